@@ -120,7 +120,6 @@ export class TcpServer implements AsyncIterable<Client> {
     // allowHalfOpen on the socket always: the half-close policy is ours (see Client).
     this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false });
     this.#net.on('connection', (socket) => this.#onConnection(socket));
-    this.#net.on('error', (error) => this.#onAcceptError(error));
   }
 
   /** @internal */
@@ -134,6 +133,7 @@ export class TcpServer implements AsyncIterable<Client> {
       };
       const onListening = (): void => {
         this.#net.off('error', onError);
+        this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
         if (a && typeof a === 'object') this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
         this.#startSweep();
