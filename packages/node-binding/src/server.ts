@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { constants as K, createCore, type WasmCore } from '@tcpserv/core-wasm';
 import { Client, type ClientHost } from './client.js';
@@ -61,6 +62,15 @@ interface AcceptWaiter {
 }
 
 const RESOLVED_NULL = Promise.resolve(null);
+/** Descriptors kept free for everything else a process opens (files, stdio, the listener …). */
+const DESCRIPTOR_RESERVE = 32;
+
+/**
+ * Hands a socket to a server as if it had just been accepted. For tests that drive the binding
+ * with an in-memory socket double; not part of the public API.
+ * @internal
+ */
+export const adoptSocket = Symbol('tcpserv.adoptSocket');
 /** Grace given to a refused connection to take its rejectMessage before it is reset. */
 const REJECT_LINGER_MS = 1000;
 /** At most one accept-failure report per this many ms: EMFILE comes in bursts. */
@@ -95,6 +105,10 @@ export class TcpServer implements AsyncIterable<Client> {
   #draining = false;
   #destroyed = false;
   #destroyPromise: Promise<void> | undefined;
+  #shutdownPromise: Promise<void> | undefined;
+  /** Shutting down: no new clients; #onIdle runs when the last one disconnects. */
+  #stopping = false;
+  #onIdle: (() => void) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #rejectedByAddress = 0;
   #acceptErrors = 0;
@@ -107,7 +121,7 @@ export class TcpServer implements AsyncIterable<Client> {
     this.name = options.name;
     this.#core = createCore({
       maxSockets: options.maxSockets,
-      maxClients: options.maxClients,
+      maxClients: clampToDescriptorLimit(options.maxClients, options.name),
       rxBufferSize: options.rxBufferSize,
     });
     this.#host = {
@@ -166,6 +180,7 @@ export class TcpServer implements AsyncIterable<Client> {
       const client = this.#takeAccepted();
       if (client) return Promise.resolve(client);
     }
+    if (this.#stopping) return Promise.reject(new ServerDestroyedError(this.name));
     if (timeout === 0) return RESOLVED_NULL;
     return new Promise((resolve, reject) => {
       const waiter: AcceptWaiter = { resolve, reject, signal, timer: undefined, onAbort: undefined };
@@ -189,7 +204,7 @@ export class TcpServer implements AsyncIterable<Client> {
   /** Changes the admission limit (1…maxSockets). Connected clients stay; new ones wait for room. */
   setMaxClients(maxClients: number): void {
     checkInteger('maxClients', maxClients, 1, this.#options.maxSockets);
-    this.#core.setMaxClients(maxClients);
+    this.#core.setMaxClients(clampToDescriptorLimit(maxClients, this.name));
   }
 
   /** Connected clients (not yet disconnected). */
@@ -230,6 +245,7 @@ export class TcpServer implements AsyncIterable<Client> {
   destroy(): Promise<void> {
     if (this.#destroyPromise) return this.#destroyPromise;
     this.#destroyed = true;
+    this.#stopping = true;
     clearInterval(this.#sweepTimer);
     for (const waiter of this.#acceptWaiters.splice(0)) {
       this.#clearAcceptWaiter(waiter);
@@ -247,6 +263,37 @@ export class TcpServer implements AsyncIterable<Client> {
     return this.#destroyPromise;
   }
 
+  /**
+   * Graceful stop: stops listening at once (pending and later accepts reject with
+   * ServerDestroyedError; clients already queued stay acceptable), lets connected clients
+   * finish — until each one disconnects — and destroys the server when the last one is gone
+   * or after `timeout` ms (WAIT_FOREVER = no deadline), whichever comes first.
+   * Resolves when the server is destroyed. Idempotent; destroy() cuts it short.
+   */
+  shutdown(timeout: number = 5000): Promise<void> {
+    checkTimeout('timeout', timeout);
+    if (this.#shutdownPromise) return this.#shutdownPromise;
+    if (this.#destroyPromise) return this.#destroyPromise;
+    this.#stopping = true;
+    for (const waiter of this.#acceptWaiters.splice(0)) {
+      this.#clearAcceptWaiter(waiter);
+      waiter.reject(new ServerDestroyedError(this.name));
+    }
+    if (this.#net.listening) this.#net.close();
+    this.#log('shutting down');
+    this.#shutdownPromise = new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(deadline);
+        this.#onIdle = undefined;
+        resolve(this.destroy());
+      };
+      const deadline = timeout === WAIT_FOREVER ? undefined : setTimeout(finish, timeout);
+      this.#onIdle = finish;
+      if (this.#core.stats().live === 0) finish();
+    });
+    return this.#shutdownPromise;
+  }
+
   /** Accepts clients until the server is destroyed. */
   async *[Symbol.asyncIterator](): AsyncIterator<Client> {
     for (;;) {
@@ -261,11 +308,16 @@ export class TcpServer implements AsyncIterable<Client> {
     }
   }
 
+  /** @internal See `adoptSocket`. */
+  [adoptSocket](socket: Socket): void {
+    this.#onConnection(socket);
+  }
+
   // ── Connections ───────────────────────────────────────────────────────────────
 
   #onConnection(socket: Socket): void {
     socket.on('error', noop); // a refused or half-set-up socket must never crash the process
-    if (this.#destroyed) {
+    if (this.#destroyed || this.#stopping) {
       socket.destroy();
       return;
     }
@@ -361,6 +413,7 @@ export class TcpServer implements AsyncIterable<Client> {
     this.#log(`client disconnect:${client.id}`);
     client.onDisconnect();
     const result = this.#callNotify(client, TcpEvent.DISCONNECT);
+    if (this.#onIdle && this.#core.stats().live === 0) queueMicrotask(() => this.#onIdle?.());
     // Who may still read the bytes a disconnected client left behind? A client returned by
     // accept() belongs to the app until it reads to end of stream or closes it. Any other
     // client was only ever seen by the notify callback: its bytes stay readable until the
@@ -489,6 +542,36 @@ export class TcpServer implements AsyncIterable<Client> {
 }
 
 function noop(): void {}
+
+/**
+ * A maxClients the process cannot hold open (RLIMIT_NOFILE, soft) would turn into accept
+ * failures at run time; clamp it when the server starts, with a warning, instead.
+ * Only Linux exposes the limit without a native addon (/proc/self/limits); elsewhere the
+ * value is kept and EMFILE is handled at accept time.
+ */
+export function clampToDescriptorLimit(maxClients: number, name: string): number {
+  const limit = openFilesLimit();
+  if (limit === undefined) return maxClients;
+  const supportable = Math.max(1, limit - DESCRIPTOR_RESERVE);
+  if (maxClients <= supportable) return maxClients;
+  process.emitWarning(
+    `[${name}] maxClients ${maxClients} exceeds what this process can hold open (open files limit ${limit}, ` +
+      `${DESCRIPTOR_RESERVE} kept in reserve); using maxClients ${supportable}. Raise the limit with ulimit -n.`,
+    { code: 'TCPSERV_MAX_CLIENTS_CLAMPED' },
+  );
+  return supportable;
+}
+
+function openFilesLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    const value = soft === undefined || soft === 'unlimited' ? NaN : Number(soft);
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';

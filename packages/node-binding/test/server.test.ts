@@ -281,3 +281,40 @@ describe('#clients and #stats', () => {
     expect(client.stats).toMatchObject({ bytesIn: 5, bytesOut: 3, rxBuffered: 0, paused: false });
   });
 });
+
+describe('#shutdown', () => {
+  it('stops accepting, lets connected clients finish, then resolves destroyed', async () => {
+    const server = await startServer();
+    const peer = await dial(server);
+    const client = (await server.accept(2000))!;
+    const pendingAccept = server.accept().catch((e: unknown) => e);
+    const stopped = server.shutdown(10_000);
+    expect(await pendingAccept).toBeInstanceOf(ServerDestroyedError);
+    const refused = await dial(server).catch((e: NodeJS.ErrnoException) => e.code);
+    expect(refused).toBe('ECONNREFUSED');
+
+    // The connected client is still served while the shutdown waits.
+    peer.write('in flight');
+    const buf = Buffer.alloc(32);
+    const n = (await client.recv(buf, 2000))!;
+    await client.send(buf.subarray(0, n));
+    expect((await readExactly(peer, n)).toString()).toBe('in flight');
+    expect(server.destroyed).toBe(false);
+
+    peer.end();
+    expect(await client.recv(buf, 2000)).toBeNull();
+    await stopped;
+    expect(server.destroyed).toBe(true);
+    expect(server.stats().live).toBe(0);
+  });
+
+  it('destroys the clients still connected at the deadline', async () => {
+    const server = await startServer();
+    const peer = await dial(server);
+    const ended = readAll(peer);
+    await waitFor(() => server.stats().live === 1, 'the client');
+    await server.shutdown(50);
+    await ended;
+    expect(server.stats()).toMatchObject({ live: 0, closed: 1 });
+  });
+});

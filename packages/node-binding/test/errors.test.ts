@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AbortError, ClientClosedError, InvalidArgumentError, ListenError, SendTimeoutError, ServerDestroyedError,
+  TcpServError, createServer,
+} from '../src/index.js';
+import { destroyAll, dial, startServer } from './helpers.js';
+
+afterEach(destroyAll);
+
+describe('error classes', () => {
+  const cases: Array<[TcpServError, string, string, string]> = [
+    [new InvalidArgumentError('timeout', 'an integer', 1.5), 'InvalidArgumentError', 'ERR_TCPSERV_INVALID_ARGUMENT', 'timeout must be an integer (got 1.5)'],
+    [new ServerDestroyedError('s1'), 'ServerDestroyedError', 'ERR_TCPSERV_SERVER_DESTROYED', 'server "s1" has been destroyed'],
+    [new ClientClosedError(7), 'ClientClosedError', 'ERR_TCPSERV_CLIENT_CLOSED', 'client 7 is closed'],
+    [new SendTimeoutError(3, 10, 20, 50), 'SendTimeoutError', 'ERR_TCPSERV_SEND_TIMEOUT', 'send to client 3 timed out after 50 ms with 10 of 20 bytes sent'],
+    [new AbortError('recv', 'why'), 'AbortError', 'ABORT_ERR', 'recv was aborted'],
+    [new ListenError('EADDRINUSE', '::1', 80, null), 'ListenError', 'EADDRINUSE', 'cannot listen on [::1]:80: address already in use (EADDRINUSE)'],
+  ];
+  it.each(cases)('%o has name, code and message', (error, name, code, message) => {
+    expect(error).toBeInstanceOf(TcpServError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe(name);
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+});
+
+const TIMEOUT_RULE = 'WAIT_FOREVER (-1) or an integer from 0 to 2147483647 (milliseconds)';
+
+describe('createServer throws InvalidArgumentError synchronously for bad options', () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['not an object', 5, 'options must be an object such as { host: "127.0.0.1", port: 5000 } (got 5)'],
+    ['null', null, 'options must be an object such as { host: "127.0.0.1", port: 5000 } (got null)'],
+    ['missing port', { host: '127.0.0.1' }, 'options.port must be an integer from 0 to 65535 (got undefined)'],
+    ['port too large', { port: 65536 }, 'options.port must be an integer from 0 to 65535 (got 65536)'],
+    ['negative port', { port: -1 }, 'options.port must be an integer from 0 to 65535 (got -1)'],
+    ['fractional port', { port: 80.5 }, 'options.port must be an integer from 0 to 65535 (got 80.5)'],
+    ['NaN port', { port: NaN }, 'options.port must be an integer from 0 to 65535 (got NaN)'],
+    ['string port', { port: '80' }, 'options.port must be an integer from 0 to 65535 (got "80")'],
+    ['host name', { host: 'localhost', port: 0 }, 'options.host must be an IPv4 or IPv6 address such as "127.0.0.1", "::1", "0.0.0.0" or "::" (got "localhost")'],
+    ['bad IPv4', { host: '127.0.0.256', port: 0 }, 'options.host must be an IPv4 or IPv6 address such as "127.0.0.1", "::1", "0.0.0.0" or "::" (got "127.0.0.256")'],
+    ['unknown option', { port: 0, maxClient: 3 }, 'options.maxClient must be one of the known options (host, port, name, maxSockets, maxClients, maxClientsPerAddress, rejectMessage, debug, rxBufferSize, backlog, idleTimeout, maxLifetime, closeTimeout, noDelay, keepAlive, allowHalfOpen, onError) (got 3)'],
+    ['maxClients > maxSockets', { port: 0, maxSockets: 4, maxClients: 5 }, 'options.maxClients must be at most options.maxSockets (4) (got 5)'],
+    ['maxClients 0', { port: 0, maxClients: 0 }, 'options.maxClients must be an integer from 1 to 65536 (got 0)'],
+    ['maxSockets too large', { port: 0, maxSockets: 70000 }, 'options.maxSockets must be an integer from 1 to 65536 (got 70000)'],
+    ['rxBufferSize not a power of two', { port: 0, rxBufferSize: 1000 }, 'options.rxBufferSize must be a power of two from 64 to 67108864 (got 1000)'],
+    ['rxBufferSize zero', { port: 0, rxBufferSize: 0 }, 'options.rxBufferSize must be a power of two from 64 to 67108864 (got 0)'],
+    ['memory too large', { port: 0, maxSockets: 65536, rxBufferSize: 65536 }, 'options.maxSockets × options.rxBufferSize must be small enough for the core\'s memory (at most about 2031 MiB) (got "65536 × 65536")'],
+    ['negative idleTimeout', { port: 0, idleTimeout: -5 }, 'options.idleTimeout must be an integer from 0 to 2147483647 (got -5)'],
+    ['debug not boolean', { port: 0, debug: 'yes' }, 'options.debug must be a boolean (got "yes")'],
+    ['onError not a function', { port: 0, onError: 1 }, 'options.onError must be a function (got 1)'],
+    ['keepAlive string', { port: 0, keepAlive: 'on' }, 'options.keepAlive must be a boolean or an initial delay in milliseconds (got "on")'],
+    ['empty name', { port: 0, name: '' }, 'options.name must be a non-empty string of at most 64 characters (got "")'],
+    ['backlog zero', { port: 0, backlog: 0 }, 'options.backlog must be an integer from 1 to 65535 (got 0)'],
+    ['rejectMessage number', { port: 0, rejectMessage: 5 }, 'options.rejectMessage must be a string or a Uint8Array (got 5)'],
+  ];
+  it.each(cases)('%s', (_label, options, message) => {
+    let thrown: unknown;
+    try {
+      void createServer(options as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidArgumentError);
+    expect((thrown as InvalidArgumentError).code).toBe('ERR_TCPSERV_INVALID_ARGUMENT');
+    expect((thrown as InvalidArgumentError).message).toBe(message);
+  });
+});
+
+describe('bad arguments to server and client calls', () => {
+  it('throw InvalidArgumentError naming the argument and leave the state unchanged', async () => {
+    const server = await startServer();
+    const peer = await dial(server);
+    const client = (await server.accept(2000))!;
+    peer.write('kept');
+    const buf = Buffer.alloc(8);
+    await new Promise((r) => setTimeout(r, 20));
+    const before = { server: server.stats(), client: client.stats };
+
+    const calls: Array<[string, () => unknown, string]> = [
+      ['accept(1.5)', () => server.accept(1.5), `timeout must be ${TIMEOUT_RULE} (got 1.5)`],
+      ['accept(-2)', () => server.accept(-2), `timeout must be ${TIMEOUT_RULE} (got -2)`],
+      ['accept(NaN)', () => server.accept(NaN), `timeout must be ${TIMEOUT_RULE} (got NaN)`],
+      ['accept(2^31)', () => server.accept(2 ** 31), `timeout must be ${TIMEOUT_RULE} (got 2147483648)`],
+      ['accept("10")', () => server.accept('10' as never), `timeout must be ${TIMEOUT_RULE} (got "10")`],
+      ['accept(0, {})', () => server.accept(0, {} as never), 'signal must be an AbortSignal or undefined (got an object (Object))'],
+      ['setNotifyCallback(5)', () => server.setNotifyCallback(5 as never), 'callback must be a function (got 5)'],
+      ['setMaxClients(0)', () => server.setMaxClients(0), 'maxClients must be an integer from 1 to 1024 (got 0)'],
+      ['setMaxClients(2000)', () => server.setMaxClients(2000), 'maxClients must be an integer from 1 to 1024 (got 2000)'],
+      ['recv("x")', () => client.recv('x' as never), 'buf must be a non-empty Buffer or Uint8Array (got "x")'],
+      ['recv(empty)', () => client.recv(Buffer.alloc(0)), 'buf must be a non-empty Buffer or Uint8Array (got a Buffer)'],
+      ['recv(buf, Infinity)', () => client.recv(buf, Infinity), `timeout must be ${TIMEOUT_RULE} (got Infinity)`],
+      ['recv(buf, -1.5)', () => client.recv(buf, -1.5), `timeout must be ${TIMEOUT_RULE} (got -1.5)`],
+      ['tryRecv(null)', () => client.tryRecv(null as never), 'buf must be a non-empty Buffer or Uint8Array (got null)'],
+      ['send(5)', () => client.send(5 as never), 'data must be a Buffer, a Uint8Array or a string (got 5)'],
+      ['send(undefined)', () => client.send(undefined as never), 'data must be a Buffer, a Uint8Array or a string (got undefined)'],
+      ['send("x", -3)', () => client.send('x', -3), `timeout must be ${TIMEOUT_RULE} (got -3)`],
+      ['send("x", 0, "sig")', () => client.send('x', 0, 'sig' as never), 'signal must be an AbortSignal or undefined (got "sig")'],
+    ];
+    for (const [label, call, message] of calls) {
+      let thrown: unknown;
+      try {
+        call();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, label).toBeInstanceOf(InvalidArgumentError);
+      expect((thrown as InvalidArgumentError).message, label).toBe(message);
+    }
+    expect(server.stats()).toEqual(before.server);
+    expect(client.stats).toEqual(before.client);
+    expect(await client.recv(buf, 1000)).toBe(4); // nothing was consumed by the bad calls
+  });
+
+  it('reject calls after destroy with typed errors; destroy twice is a no-op', async () => {
+    const server = await startServer();
+    await dial(server);
+    const client = (await server.accept(2000))!;
+    await server.destroy();
+    await server.destroy();
+    await expect(server.accept(0)).rejects.toBeInstanceOf(ServerDestroyedError);
+    await expect(client.recv(Buffer.alloc(1), 0)).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(client.send('x')).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(client.close()).resolves.toBeUndefined();
+    await expect(client.abort()).resolves.toBeUndefined();
+    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0 });
+  });
+});
