@@ -228,6 +228,17 @@ export class Client {
     return this.#closed;
   }
 
+  /**
+   * Bytes accepted by `send` that the kernel has not taken yet (queued in this client or its
+   * socket), as WebSocket's `bufferedAmount`. When it is 0 right after `send`, every byte is
+   * already in the kernel: the buffer passed to `send` may be reused without awaiting.
+   */
+  get bufferedAmount(): number {
+    let queued = this.#socket.writableLength;
+    for (const op of this.#sendOps) queued += op.bytes.length - op.offset;
+    return queued;
+  }
+
   /** True once the connection has ended (DISCONNECT was delivered). */
   get disconnected(): boolean {
     return this.#disconnected;

@@ -114,6 +114,22 @@ describe('#send', () => {
     expect(await readExactly(peer, 9)).toEqual(Buffer.concat([Buffer.from('héllo'), Buffer.from([1, 2, 3])]));
   });
 
+  it('reports bytes not yet taken by the kernel in bufferedAmount', async () => {
+    const { peer, client } = await pair();
+    expect(client.bufferedAmount).toBe(0);
+    await client.send('small');
+    expect(client.bufferedAmount).toBe(0);
+    peer.pause();
+    const big = randomBytes(16 * 1024 * 1024, 4);
+    const pending = client.send(big, 5000).catch((e: unknown) => e);
+    await waitFor(() => client.bufferedAmount > 0, 'bytes to back up');
+    expect(client.bufferedAmount).toBeLessThanOrEqual(big.length);
+    peer.resume();
+    peer.on('data', () => {});
+    expect(await pending).toBe(big.length);
+    expect(client.bufferedAmount).toBe(0);
+  });
+
   it('keeps call order for large pipelined sends', async () => {
     const { peer, client } = await pair();
     const parts = Array.from({ length: 8 }, (_, i) => randomBytes(50_000 + i * 1000, i + 1));
