@@ -152,17 +152,32 @@ function isInt32(value: number): boolean {
   return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
 }
 
+/** The status whose message states each setting's range. */
+const RANGE_STATUS: Partial<Record<keyof ResolvedCoreConfig, number>> = {
+  maxSockets: K.ERR_CONFIG_MAX_SOCKETS,
+  maxClients: K.ERR_CONFIG_MAX_CLIENTS,
+  rxBufferSize: K.ERR_CONFIG_RX_BUFFER,
+  highWatermark: K.ERR_CONFIG_WATERMARKS,
+  lowWatermark: K.ERR_CONFIG_WATERMARKS,
+  stagingSize: K.ERR_CONFIG_STAGING,
+};
+
 function checkConfigIntegers(config: ResolvedCoreConfig): void {
-  for (const [name, value] of Object.entries(config)) {
-    const ok = name === 'ringOrigin' ? Number.isInteger(value) && value >= 0 && value <= 0xffffffff : isInt32(value);
-    if (typeof value !== 'number' || !ok) {
-      throw new CoreConfigError(K.ERR_RANGE, `${name} must be an integer (got ${String(value)})`);
+  for (const [name, value] of Object.entries(config) as Array<[keyof ResolvedCoreConfig, number]>) {
+    if (name === 'ringOrigin') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+        throw new CoreConfigError(K.ERR_RANGE, `ringOrigin must be an integer from 0 to 4294967295 (got ${String(value)})`);
+      }
+    } else if (typeof value !== 'number' || !isInt32(value)) {
+      const status = RANGE_STATUS[name]!;
+      throw new CoreConfigError(status, describeConfigStatus(status, config));
     }
   }
 }
 
 /**
- * Bytes of memory `config` needs — the documented formula:
+ * Bytes of memory `config` needs — the documented formula (it depends on maxSockets,
+ * rxBufferSize and stagingSize only; maxClients and the watermarks are checked by createCore):
  *   base + header + maxSockets × (64 + rxBufferSize) + 8 × nextPow2(4 × maxSockets) + stagingSize
  * (base = the module's static data, sections 64-byte aligned), rounded up to 64 KiB pages
  * when the memory is created. Throws CoreConfigError for a config the core refuses.

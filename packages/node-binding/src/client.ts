@@ -98,6 +98,8 @@ export class Client {
   #socketError: Error | undefined;
   /** The tail of a chunk that did not fit the ring; the socket is paused while it exists. */
   #overflow: Buffer | undefined;
+  /** The peer's FIN arrived while #overflow was waiting for room in the ring. */
+  #endPending = false;
   #recvWaiters: RecvWaiter[] = [];
   #sendOps: SendOp[] = [];
   #written = 0;
@@ -317,6 +319,11 @@ export class Client {
       }
       this.#overflow = undefined;
     }
+    if (this.#endPending) {
+      this.#endPending = false;
+      this.#onEnd();
+      return;
+    }
     this.#socket.resume();
   }
 
@@ -485,6 +492,12 @@ export class Client {
   }
 
   #onEnd(): void {
+    // A paused stream still emits 'end' once its own buffer is empty. If the last chunk did
+    // not fit the ring, the end of stream must wait until that tail is in the ring too.
+    if (this.#overflow) {
+      this.#endPending = true;
+      return;
+    }
     this.#host.core.eof(this.#handle);
     this.#host.drain();
   }

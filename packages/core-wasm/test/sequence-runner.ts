@@ -1,0 +1,316 @@
+// Runs a command sequence against one or more CoreApi implementations in lockstep. With two
+// (the WASM core and the reference model) every answer must be identical; with any number,
+// the invariants below must hold after every command. Failures throw SequenceError, which
+// fast-check reports together with the shrunk sequence.
+
+import { isDeepStrictEqual } from 'node:util';
+import { constants as K, type ClientInfo, type CoreApi, type CoreConfig, type CoreStats, type ResolvedCoreConfig } from '@tcpserv/core-wasm';
+import type { Command, Target } from './commands.js';
+import { eventName, randomBytes, type EventName } from './helpers.js';
+import type { Implementation } from './implementations.js';
+
+export class SequenceError extends Error {
+  override name = 'SequenceError';
+}
+
+function check(condition: boolean, message: () => string): asserts condition {
+  if (!condition) throw new SequenceError(message());
+}
+
+const show = (value: unknown): string => JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+
+/** What the test knows about one issued handle, learned only from the answers it saw. */
+interface Client {
+  readonly handle: number;
+  open: boolean;
+  ended: boolean;
+  released: boolean;
+  disconnectDrained: boolean;
+  freed: boolean;
+  connects: number;
+  disconnects: number;
+  /** Bytes the core took and the test has not read back yet, oldest first. */
+  readonly unread: number[];
+}
+
+/** What one command answered: comparable across implementations. */
+type Answer = number | readonly number[] | ClientInfo | { readonly n: number; readonly bytes: readonly number[] }
+  | ReadonlyArray<readonly [EventName, number]>;
+
+export class SequenceRunner {
+  readonly #cores: readonly CoreApi[];
+  readonly #names: readonly string[];
+  readonly #config: ResolvedCoreConfig;
+  /** Every client ever issued, and those still holding a slot (open, or closed and not freed). */
+  readonly #clients = new Map<number, Client>();
+  readonly #held = new Map<number, Client>();
+  /** Handles in the order they were issued (a handle can recur only after 2^15 frees of its slot). */
+  readonly #issued: number[] = [];
+  #now = 1_000;
+  /** Commands that ran on every implementation and got identical answers. */
+  checkedOperations = 0;
+
+  constructor(implementations: readonly Implementation[], config: CoreConfig) {
+    this.#cores = implementations.map((impl) => impl.create(config));
+    this.#names = implementations.map((impl) => impl.name);
+    this.#config = this.#cores[0]!.config;
+  }
+
+  #resolve(target: Target): number {
+    if (target.from === 'forged') return target.value;
+    const pool = target.from === 'held' ? [...this.#held.keys()] : this.#issued;
+    return pool.length === 0 ? 0 : pool[target.index % pool.length]!;
+  }
+
+  /** Runs one command everywhere, compares the answers, updates what the test knows, checks invariants. */
+  run(command: Command): void {
+    const statsBefore = this.#cores.map((core) => core.stats());
+    const handle = 'target' in command ? this.#resolve(command.target) : 0;
+    const heldBefore = this.#held.has(handle);
+    if ('dt' in command) this.#now += command.dt;
+    const data = command.op === 'push' ? randomBytes(command.size, command.seed) : undefined;
+
+    const answers = this.#cores.map((core) => this.#apply(core, command, handle, data));
+    for (let i = 1; i < answers.length; i++) {
+      check(isDeepStrictEqual(answers[i], answers[0]), () =>
+        `${command.op} answered ${show(answers[0])} on ${this.#names[0]} but ${show(answers[i])} on ${this.#names[i]}`);
+    }
+    if (this.#cores.length > 1) this.checkedOperations++;
+
+    const answer = answers[0]!;
+    if ('target' in command && !heldBefore) this.#expectStale(command, answer);
+    this.#learn(command, handle, answer, data);
+    for (let i = 0; i < this.#cores.length; i++) this.#checkInvariants(i, command, answer, statsBefore[i]!);
+    this.#compareStates();
+  }
+
+  #apply(core: CoreApi, command: Command, handle: number, data: Uint8Array | undefined): Answer {
+    switch (command.op) {
+      case 'open': return core.open(this.#now);
+      case 'close': return core.close(handle);
+      case 'release': return core.release(handle);
+      case 'eof': return core.eof(handle);
+      case 'push': return core.push(handle, data!, this.#now);
+      case 'read': {
+        const dst = new Uint8Array(command.size);
+        const n = core.read(handle, dst);
+        return { n, bytes: [...dst.subarray(0, Math.max(0, n))] };
+      }
+      case 'drain': return this.#drain(core, command.count);
+      case 'accept': return core.accept();
+      case 'setMaxClients': return core.setMaxClients(command.value);
+      case 'recordSent': return core.recordSent(handle, command.bytes, this.#now);
+      case 'inspect': return core.inspect(handle);
+      case 'expired': return core.expired(this.#now, command.idleMs, command.lifetimeMs);
+    }
+  }
+
+  #drain(core: CoreApi, count: number): Array<[EventName, number]> {
+    // At most 4 events are queued per slot, so this bound only stops a runaway core.
+    const limit = Math.min(count, 4 * this.#config.maxSockets + 1);
+    const drained: Array<[EventName, number]> = [];
+    for (let i = 0; i < limit; i++) {
+      const kind = core.nextEvent();
+      if (kind === K.EV_NONE) {
+        check(core.eventHandle() === 0, () => `eventHandle is ${core.eventHandle()} after EV_NONE`);
+        break;
+      }
+      drained.push([eventName(kind), core.eventHandle()]);
+    }
+    check(count !== Infinity || drained.length < limit, () => `more than ${limit - 1} events were queued`);
+    return drained;
+  }
+
+  /** A handle the test never saw issued, or saw freed, must be refused by every operation. */
+  #expectStale(command: Command & { target: Target }, answer: Answer): void {
+    const expected = command.op === 'read' && command.size === 0 ? K.ERR_RANGE : K.ERR_STALE;
+    const status = command.op === 'read' ? (answer as { n: number }).n : answer;
+    check(status === expected, () => `${command.op} on a handle not held answered ${show(answer)}, not ${expected}`);
+  }
+
+  #learn(command: Command, handle: number, answer: Answer, data: Uint8Array | undefined): void {
+    const client = this.#held.get(handle);
+    switch (command.op) {
+      case 'open':
+        if (typeof answer === 'number' && answer > 0) {
+          check(!this.#held.has(answer), () => `open issued ${answer}, which is held`);
+          const opened: Client = {
+            handle: answer, open: true, ended: false, released: false, disconnectDrained: false, freed: false,
+            connects: 0, disconnects: 0, unread: [],
+          };
+          this.#clients.set(answer, opened);
+          this.#held.set(answer, opened);
+          this.#issued.push(answer);
+        }
+        break;
+      case 'close':
+        if (answer === K.OK) client!.open = false;
+        break;
+      case 'eof':
+        if (answer === K.OK) client!.ended = true;
+        break;
+      case 'release':
+        if (answer === K.OK) {
+          client!.released = true;
+          if (client!.disconnectDrained) this.#free(client!);
+        }
+        break;
+      case 'push': {
+        const taken = answer as number;
+        if (taken > 0) client!.unread.push(...data!.subarray(0, taken));
+        break;
+      }
+      case 'read':
+        this.#learnRead(client, answer as { n: number; bytes: readonly number[] }, command.size);
+        break;
+      case 'drain':
+        for (const [name, eventHandle] of answer as ReadonlyArray<readonly [EventName, number]>) this.#learnEvent(name, eventHandle);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #free(client: Client): void {
+    client.freed = true;
+    this.#held.delete(client.handle);
+  }
+
+  #learnRead(client: Client | undefined, { n, bytes }: { n: number; bytes: readonly number[] }, size: number): void {
+    if (!client || size === 0) return;
+    if (n > 0) {
+      const expected = client.unread.splice(0, n);
+      check(isDeepStrictEqual(bytes, expected), () =>
+        `read ${show(bytes)} from ${client.handle}, but the bytes it was given next are ${show(expected)}`);
+      check(n <= size && n <= this.#config.stagingSize, () => `read returned ${n} bytes into ${size}`);
+    } else if (n === 0) {
+      check(client.unread.length === 0 && client.open && !client.ended, () => `read answered 0 for ${show(client)}`);
+    } else {
+      check(n === K.END_OF_STREAM && client.unread.length === 0 && (!client.open || client.ended), () =>
+        `read answered ${n} for ${show(client)}`);
+    }
+  }
+
+  #learnEvent(name: EventName, handle: number): void {
+    const client = this.#held.get(handle);
+    check(client !== undefined, () => `${name} for ${handle}, which is not held`);
+    if (name === 'CONNECT') {
+      check(client.connects === 0, () => `second CONNECT for ${handle}`);
+      client.connects++;
+      return;
+    }
+    // FIFO: nothing of a client can come before its CONNECT or after its DISCONNECT.
+    check(client.connects === 1 && client.disconnects === 0, () => `${name} for ${handle} outside CONNECT..DISCONNECT`);
+    if (name === 'DISCONNECT') {
+      check(!client.open, () => `DISCONNECT for ${handle}, which is open`);
+      client.disconnects++;
+      client.disconnectDrained = true;
+      if (client.released) this.#free(client);
+    } else if (name === 'PAUSE' || name === 'RESUME') {
+      check(client.open, () => `${name} for ${handle}, which is closed`);
+    }
+  }
+
+  #checkInvariants(index: number, command: Command, answer: Answer, before: CoreStats): void {
+    const core = this.#cores[index]!;
+    const where = `${this.#names[index]} after ${show(command)}`;
+    const stats = core.stats();
+    const { maxSockets, rxBufferSize } = this.#config;
+    check(stats.usedSlots <= maxSockets && stats.live <= stats.usedSlots && stats.paused <= stats.live
+      && stats.pendingAccept <= stats.live && stats.queuedEvents <= 4 * maxSockets, () => `${where}: stats ${show(stats)}`);
+
+    // live grows only by a successful open, which needs a free place under maxClients; so
+    // live exceeds maxClients only after the limit was lowered below it.
+    const opened = command.op === 'open' && typeof answer === 'number' && answer > 0;
+    check(stats.live <= before.live + (opened ? 1 : 0), () => `${where}: live grew from ${before.live} to ${stats.live}`);
+    if (opened) check(stats.live <= stats.maxClients, () => `${where}: open went past maxClients (${show(stats)})`);
+    if (answer === K.ERR_LIMIT) check(before.live >= before.maxClients, () => `${where}: ERR_LIMIT below the limit`);
+    if (answer === K.ERR_TABLE_FULL) check(before.usedSlots === maxSockets, () => `${where}: ERR_TABLE_FULL with a free slot`);
+    check(stats.opened === before.opened + (opened ? 1 : 0), () => `${where}: opened counter`);
+    check(stats.rejected === before.rejected + (answer === K.ERR_LIMIT || answer === K.ERR_TABLE_FULL ? 1 : 0),
+      () => `${where}: rejected counter`);
+    check(stats.closed === before.closed + (command.op === 'close' && answer === K.OK ? 1 : 0), () => `${where}: closed counter`);
+    check(stats.bytesIn === before.bytesIn + (command.op === 'push' ? Math.max(0, answer as number) : 0),
+      () => `${where}: bytesIn counter`);
+    const sent = command.op === 'recordSent' && answer === K.OK ? command.bytes : 0;
+    check(stats.bytesOut === before.bytesOut + sent, () => `${where}: bytesOut counter`);
+
+    const held = [...this.#held.values()];
+    check(held.length === stats.usedSlots && held.filter((c) => c.open).length === stats.live,
+      () => `${where}: the test holds ${held.length} clients, the core ${stats.usedSlots}`);
+    for (const client of held) {
+      const info = core.inspect(client.handle);
+      check(typeof info !== 'number', () => `${where}: inspect(${client.handle}) answered ${show(info)}`);
+      check(info.rxUsed <= rxBufferSize && info.rxUsed === client.unread.length,
+        () => `${where}: ${client.handle} buffers ${info.rxUsed}, expected ${client.unread.length}`);
+      check(info.state === (client.open ? K.STATE_OPEN : K.STATE_CLOSED), () => `${where}: state of ${client.handle}`);
+    }
+  }
+
+  /** With two implementations: the same counters and the same view of every held client. */
+  #compareStates(): void {
+    if (this.#cores.length < 2) return;
+    const views = this.#cores.map((core) => ({
+      stats: core.stats(),
+      clients: [...this.#held.keys()].map((handle) => core.inspect(handle)),
+    }));
+    for (let i = 1; i < views.length; i++) {
+      check(isDeepStrictEqual(views[i], views[0]), () =>
+        `states differ: ${this.#names[0]} ${show(views[0])}, ${this.#names[i]} ${show(views[i])}`);
+    }
+  }
+
+  /**
+   * Closes and releases every client and drains every event, then checks that the core is
+   * as good as new: nothing held, one DISCONNECT per CONNECT, every handle ever issued
+   * stale, and the whole table usable again exactly like a freshly initialised core's.
+   */
+  finish(implementations: readonly Implementation[]): void {
+    const drainAll: Command = { op: 'drain', count: Infinity };
+    this.run(drainAll);
+    for (const client of [...this.#held.values()]) if (client.open) this.run({ op: 'close', target: this.#targetOf(client) });
+    this.run(drainAll);
+    for (const client of [...this.#held.values()]) this.run({ op: 'release', target: this.#targetOf(client) });
+    this.run(drainAll);
+
+    for (const client of this.#clients.values()) {
+      check(client.freed && client.connects === 1 && client.disconnects === 1, () => `after teardown: ${show(client)}`);
+    }
+    for (const [i, core] of this.#cores.entries()) {
+      for (const handle of this.#issued) {
+        check(core.inspect(handle) === K.ERR_STALE, () => `${this.#names[i]}: ${handle} not stale after teardown`);
+      }
+      this.#expectLikeNew(core, implementations[i]!, this.#names[i]!);
+    }
+  }
+
+  #targetOf(client: Client): Target {
+    return { from: 'forged', value: client.handle };
+  }
+
+  #expectLikeNew(core: CoreApi, impl: Implementation, name: string): void {
+    const { maxSockets, rxBufferSize } = this.#config;
+    const fresh = impl.create(this.#config);
+    const withoutCounters = ({ opened, rejected, closed, bytesIn, bytesOut, ...rest }: CoreStats) => rest;
+    fresh.setMaxClients(core.stats().maxClients);
+    check(isDeepStrictEqual(withoutCounters(core.stats()), withoutCounters(fresh.stats())), () =>
+      `${name}: after teardown ${show(core.stats())}, fresh ${show(fresh.stats())}`);
+
+    // Every slot can be taken again, each as empty as a fresh core's, and no more than that.
+    for (const c of [core, fresh]) c.setMaxClients(maxSockets);
+    const slotMask = 2 ** Math.max(1, Math.ceil(Math.log2(maxSockets))) - 1;
+    const reopened = Array.from({ length: maxSockets }, () => core.open(this.#now));
+    const freshOpened = Array.from({ length: maxSockets }, () => fresh.open(this.#now));
+    check(reopened.every((handle) => handle > 0) && core.stats().usedSlots === maxSockets,
+      () => `${name}: could not reopen every slot after teardown: ${show(reopened)}`);
+    const slots = reopened.map((handle) => handle & slotMask).sort((a, b) => a - b);
+    check(isDeepStrictEqual(slots, freshOpened.map((handle) => handle & slotMask)), () =>
+      `${name}: reopened slots ${show(slots)}`);
+    const filler = new Uint8Array(rxBufferSize + 1);
+    for (let i = 0; i < maxSockets; i++) {
+      const [a, b] = [core.inspect(reopened[i]!), fresh.inspect(freshOpened[i]!)] as [ClientInfo, ClientInfo];
+      check(isDeepStrictEqual({ ...a, serial: 0 }, { ...b, serial: 0 }), () => `${name}: reopened ${show(a)}, fresh ${show(b)}`);
+      check(core.push(reopened[i]!, filler, this.#now) === rxBufferSize, () => `${name}: reopened ring is not empty`);
+    }
+  }
+}
