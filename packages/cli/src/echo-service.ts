@@ -19,39 +19,65 @@ const POOL_LIMIT = 256;
 /**
  * Makes `server` echo every byte back to its sender, through the notify callback.
  *
- * Backpressure: a client is read only while its previous echo is not in flight. On RECV a
- * client not already being pumped gets a buffer and a loop: read what is buffered, send it,
- * wait for the send to be handed to the kernel, read again; it stops when nothing is left
- * (the next RECV starts it again) or at end of stream (the binding then half-closes once
- * the sends have flushed). A peer that sends without reading fills its receive ring, the
- * binding pauses its socket, and the kernel window stops the peer: memory stays bounded.
+ * Fast path, no Promise awaited: on RECV, read what is buffered into a shared buffer and
+ * send it; when `bufferedAmount` is 0 right after `send`, the kernel already has every byte
+ * and the buffer is free again, so the loop goes on synchronously.
+ *
+ * Backpressure: when the kernel did not take everything, the socket still holds the buffer.
+ * That buffer then belongs to this client until the send resolves (the shared one is
+ * replaced), and the client is not read again until then. A peer that sends without reading
+ * fills its receive ring, the binding pauses its socket, and the kernel window stops the
+ * peer: memory stays bounded. At end of stream (tryRecv → null) the binding half-closes by
+ * itself once the sends have flushed.
  */
 export function attachEcho(server: TcpServer, hooks: EchoHooks = {}): void {
-  const pumping = new Set<Client>();
+  const waiting = new Set<Client>();
   const pool: Buffer[] = [];
+  let shared = Buffer.allocUnsafe(ECHO_CHUNK);
 
-  const pump = async (client: Client): Promise<void> => {
-    pumping.add(client);
-    const buf = pool.pop() ?? Buffer.allocUnsafe(ECHO_CHUNK);
+  const fail = (error: unknown, client: Client): void => {
+    if (!(error instanceof ClientClosedError)) hooks.onError?.(error, client);
+  };
+
+  /** Echoes until nothing is buffered, or until a send has to wait for the kernel. */
+  const pump = (client: Client): void => {
     try {
       for (;;) {
+        if (!client.writable) return; // closing: its send would only reject
+        const buf = shared;
         const n = client.tryRecv(buf);
-        if (!n) break; // 0: nothing buffered, wait for the next RECV · null: end of stream
-        // The buffer is reused only after the send resolved: its bytes are with the kernel.
-        await client.send(n === buf.length ? buf : buf.subarray(0, n));
+        if (!n) return; // 0: wait for the next RECV · null: end of stream
+        const sent = client.send(n === buf.length ? buf : buf.subarray(0, n));
+        if (client.bufferedAmount > 0) {
+          shared = pool.pop() ?? Buffer.allocUnsafe(ECHO_CHUNK);
+          waitThenPump(client, sent, buf);
+          return;
+        }
       }
-      if (pool.length < POOL_LIMIT) pool.push(buf);
     } catch (error) {
-      // Not pooled: a failed send may leave the socket holding a reference to the buffer.
-      if (!(error instanceof ClientClosedError)) hooks.onError?.(error, client);
-    } finally {
-      pumping.delete(client);
+      fail(error, client);
     }
+  };
+
+  const waitThenPump = (client: Client, sent: Promise<number>, buf: Buffer): void => {
+    waiting.add(client);
+    sent.then(
+      () => {
+        if (pool.length < POOL_LIMIT) pool.push(buf);
+        waiting.delete(client);
+        pump(client);
+      },
+      (error: unknown) => {
+        // Not pooled: a failed send may leave the socket holding a reference to the buffer.
+        waiting.delete(client);
+        fail(error, client);
+      },
+    );
   };
 
   server.setNotifyCallback((client, event) => {
     if (event === TcpEvent.RECV) {
-      if (!pumping.has(client)) void pump(client);
+      if (!waiting.has(client)) pump(client);
     } else if (event === TcpEvent.CONNECT) {
       hooks.onConnect?.(client);
     } else {

@@ -189,9 +189,7 @@ export class Client {
     checkTimeout('timeout', timeout);
     checkSignal('signal', signal);
     const socket = this.#socket;
-    if (this.#closeRequested || this.#disconnected || this.#endRequested || socket.destroyed || socket.writableEnded) {
-      return Promise.reject(this.#closedError());
-    }
+    if (!this.writable) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(new AbortError('send', signal.reason));
     if (bytes.length === 0) return RESOLVED_ZERO;
     // Fast path: nothing queued ahead and the kernel takes the whole buffer at once.
@@ -239,6 +237,15 @@ export class Client {
     let queued = this.#socket.writableLength;
     for (const op of this.#sendOps) queued += op.bytes.length - op.offset;
     return queued;
+  }
+
+  /**
+   * True while `send` can queue bytes: not closed or aborted, not disconnected, and our side
+   * not ended yet. When false, `send` rejects with ClientClosedError.
+   */
+  get writable(): boolean {
+    const socket = this.#socket;
+    return !(this.#closeRequested || this.#disconnected || this.#endRequested || socket.destroyed || socket.writableEnded);
   }
 
   /** True once the connection has ended (DISCONNECT was delivered). */
