@@ -596,7 +596,12 @@ export class Client {
   }
 
   #reset(): void {
-    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // libuv refuses a reset while our FIN (a shutdown request) is in flight, and the handle
+    // then never closes. Our side is ended anyway: a plain close is all that is left to do.
+    if (socket.writableEnded && socket.writableLength === 0 && !socket.writableFinished) socket.destroy();
+    else socket.resetAndDestroy();
   }
 
   #endNow(): void {

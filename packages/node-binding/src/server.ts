@@ -162,7 +162,7 @@ export class TcpServer implements AsyncIterable<Client> {
 
   /** The bound address; `port` is the real one when 0 was asked for. */
   address(): ServerAddress {
-    if (!this.#address) throw new ServerDestroyedError(this.name);
+    if (!this.#address || this.#destroyed) throw new ServerDestroyedError(this.name);
     return this.#address;
   }
 
@@ -198,12 +198,15 @@ export class TcpServer implements AsyncIterable<Client> {
    * tcpserver_set_notify_callback). Works alongside accept(): a client may be both.
    */
   setNotifyCallback(callback: NotifyCallback | null): void {
-    this.#notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
+    const notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
+    if (this.#destroyed) throw new ServerDestroyedError(this.name);
+    this.#notify = notify;
   }
 
   /** Changes the admission limit (1…maxSockets). Connected clients stay; new ones wait for room. */
   setMaxClients(maxClients: number): void {
     checkInteger('maxClients', maxClients, 1, this.#options.maxSockets);
+    if (this.#destroyed) throw new ServerDestroyedError(this.name);
     this.#core.setMaxClients(clampToDescriptorLimit(maxClients, this.name));
   }
 
