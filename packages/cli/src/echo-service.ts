@@ -33,7 +33,7 @@ const POOL_LIMIT = 256;
 export function attachEcho(server: TcpServer, hooks: EchoHooks = {}): void {
   const waiting = new Set<Client>();
   const pool: Buffer[] = [];
-  let shared = Buffer.allocUnsafe(ECHO_CHUNK);
+  let shared: Buffer = Buffer.allocUnsafe(ECHO_CHUNK);
 
   const fail = (error: unknown, client: Client): void => {
     if (!(error instanceof ClientClosedError)) hooks.onError?.(error, client);
