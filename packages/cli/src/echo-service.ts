@@ -53,6 +53,8 @@ export function attachEcho(server: TcpServer, hooks: EchoHooks = {}): void {
           waitThenPump(client, sent, buf);
           return;
         }
+        // A short read emptied the ring: skip the read that would only say so.
+        if (n < buf.length) return;
       }
     } catch (error) {
       fail(error, client);

@@ -61,6 +61,20 @@ export interface CoreExports {
 
 let compiled: WebAssembly.Module | undefined;
 
+/**
+ * Below this many bytes a plain loop beats `dst.set(src.subarray(0, n))`, whose view is an
+ * allocation per call: small echoes are the common case on the hot path.
+ */
+const SMALL_COPY = 128;
+
+function copyOut(src: Uint8Array, dst: Uint8Array, n: number): void {
+  if (n <= SMALL_COPY) {
+    for (let i = 0; i < n; i++) dst[i] = src[i]!;
+  } else {
+    dst.set(src.subarray(0, n));
+  }
+}
+
 /** Compiles core.wasm once per process; every core is a cheap instance of it. */
 function coreModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(readFileSync(new URL('./core.wasm', import.meta.url)));
@@ -306,7 +320,7 @@ export class WasmCore implements CoreApi {
     const max = Math.min(dst.length, this.#stagingSize);
     if (max === 0) return K.ERR_RANGE;
     const n = this.#x.read(handle, this.#stagingPtr, max);
-    if (n > 0) dst.set(this.#view().subarray(0, n));
+    if (n > 0) copyOut(this.#view(), dst, n);
     return n;
   }
 

@@ -98,6 +98,8 @@ export class Client {
   #socketError: Error | undefined;
   /** The tail of a chunk that did not fit the ring; the socket is paused while it exists. */
   #overflow: Buffer | undefined;
+  /** The core paused this client (PAUSE seen, RESUME not yet): reads may queue RESUME. */
+  #paused = false;
   /** The peer's FIN arrived while #overflow was waiting for room in the ring. */
   #endPending = false;
   #recvWaiters: RecvWaiter[] = [];
@@ -312,11 +314,13 @@ export class Client {
 
   /** @internal PAUSE: the ring reached its high watermark. */
   onPause(): void {
+    this.#paused = true;
     this.#socket.pause();
   }
 
   /** @internal RESUME: the ring drained to its low watermark. */
   onResume(): void {
+    this.#paused = false;
     const rest = this.#overflow;
     if (rest) {
       const n = this.#host.core.push(this.#handle, rest, this.#host.now());
@@ -424,7 +428,7 @@ export class Client {
     if (this.#handle !== 0) {
       const n = host.core.read(this.#handle, buf);
       if (n > 0) {
-        host.drain(); // the read may have queued RESUME
+        if (this.#paused) host.drain(); // the read may have queued RESUME
         return n;
       }
       if (n === 0) return 0;

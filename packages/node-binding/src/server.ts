@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { constants as K, createCore, type WasmCore } from '@tcpserv/core-wasm';
 import { Client, type ClientHost } from './client.js';
+import { coarseNow, holdClock, preciseNow } from './clock.js';
 import { AbortError, ListenError, ServerDestroyedError, formatHostPort } from './errors.js';
 import { type ResolvedOptions, type ServerOptions, resolveOptions } from './options.js';
 import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout } from './validate.js';
@@ -114,6 +115,7 @@ export class TcpServer implements AsyncIterable<Client> {
   #acceptErrors = 0;
   #lastAcceptErrorReport = -Infinity;
   #address: ServerAddress | undefined;
+  #releaseClock: (() => void) | undefined;
 
   /** @internal Use createServer(). */
   constructor(options: ResolvedOptions) {
@@ -128,7 +130,7 @@ export class TcpServer implements AsyncIterable<Client> {
       core: this.#core,
       options,
       drain: () => this.#drain(),
-      now: () => performance.now(),
+      now: coarseNow,
       forget: (client) => this.#forget(client),
     };
     // allowHalfOpen on the socket always: the half-close policy is ours (see Client).
@@ -150,6 +152,7 @@ export class TcpServer implements AsyncIterable<Client> {
         this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
         if (a && typeof a === 'object') this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        this.#releaseClock = holdClock();
         this.#startSweep();
         this.#log(`listening on ${formatHostPort(this.#address?.address ?? host, this.#address?.port ?? port)}`);
         resolve();
@@ -261,6 +264,7 @@ export class TcpServer implements AsyncIterable<Client> {
     const clientsClosed = [...this.#clients.values()].map((client) => client.destroyForServer());
     this.#destroyPromise = Promise.all([listenerClosed, ...clientsClosed]).then(() => {
       for (const client of [...this.#clients.values()]) this.#forget(client);
+      this.#releaseClock?.();
       this.#log('destroyed');
     });
     return this.#destroyPromise;
@@ -331,7 +335,7 @@ export class TcpServer implements AsyncIterable<Client> {
       this.#refuse(socket, 'per-address limit');
       return;
     }
-    const handle = this.#core.open(performance.now());
+    const handle = this.#core.open(preciseNow());
     if (handle < 0) {
       this.#refuse(socket, handle === K.ERR_LIMIT ? 'maxClients reached' : 'client table full');
       return;
@@ -510,7 +514,7 @@ export class TcpServer implements AsyncIterable<Client> {
 
   #sweep(): void {
     const { idleTimeout, maxLifetime } = this.#options;
-    const now = performance.now();
+    const now = preciseNow();
     for (const handle of this.#core.expired(now, idleTimeout, maxLifetime)) {
       const client = this.#clients.get(handle);
       if (!client) continue;
