@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { constants as K, type WasmCore } from '@tcpserv/core-wasm';
 import { AbortError, ClientClosedError, SendTimeoutError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { PendingQueue } from './pending.js';
 import { WAIT_FOREVER, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** What a Client needs from its server. Internal: not exported from the package. */
@@ -34,15 +35,6 @@ export interface ClientStats {
 
 /** Why a client's connection ended, as far as the server knows. */
 export type CloseReason = 'peer' | 'error' | 'close' | 'abort' | 'idle' | 'lifetime' | 'server';
-
-interface RecvWaiter {
-  readonly buf: Uint8Array;
-  readonly resolve: (n: number | null) => void;
-  readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
-}
 
 interface SendOp {
   readonly bytes: Buffer;
@@ -102,7 +94,7 @@ export class Client {
   #paused = false;
   /** The peer's FIN arrived while #overflow was waiting for room in the ring. */
   #endPending = false;
-  #recvWaiters: RecvWaiter[] = [];
+  readonly #recvWaiters = new PendingQueue<number | null, Uint8Array>();
   #sendOps: SendOp[] = [];
   #written = 0;
   #endRequested = false;
@@ -156,17 +148,7 @@ export class Client {
     } else if (timeout === 0) {
       return RESOLVED_ZERO; // earlier callers are first in line for the bytes
     }
-    return new Promise((resolve, reject) => {
-      const waiter: RecvWaiter = { buf, resolve, reject, signal, timer: undefined, onAbort: undefined };
-      if (timeout !== WAIT_FOREVER) {
-        waiter.timer = setTimeout(() => this.#settleRecv(waiter, 0), timeout);
-      }
-      if (signal) {
-        waiter.onAbort = () => this.#failRecv(waiter, new AbortError('recv', signal.reason));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#recvWaiters.push(waiter);
-    });
+    return this.#recvWaiters.add(buf, timeout, 0, signal, () => new AbortError('recv', signal?.reason));
   }
 
   /**
@@ -391,7 +373,7 @@ export class Client {
     this.#closeRequested = true;
     this.#closeReason ??= reason;
     const error = this.#closedError();
-    for (const waiter of this.#recvWaiters.splice(0)) this.#clearRecvWaiter(waiter), waiter.reject(error);
+    this.#recvWaiters.rejectAll(error);
     if (reason !== 'close') {
       for (const op of this.#sendOps.splice(0)) this.#failSend(op, error);
     }
@@ -457,34 +439,10 @@ export class Client {
   #serviceRecvWaiters(): void {
     const waiters = this.#recvWaiters;
     while (waiters.length > 0) {
-      const waiter = waiters[0]!;
-      const n = this.#readInto(waiter.buf);
+      const n = this.#readInto(waiters.firstPayload()!);
       if (n === 0) return;
-      waiters.shift();
-      this.#clearRecvWaiter(waiter);
-      waiter.resolve(n);
+      waiters.resolveFirst(n);
     }
-  }
-
-  #settleRecv(waiter: RecvWaiter, n: number | null): void {
-    const i = this.#recvWaiters.indexOf(waiter);
-    if (i < 0) return;
-    this.#recvWaiters.splice(i, 1);
-    this.#clearRecvWaiter(waiter);
-    waiter.resolve(n);
-  }
-
-  #failRecv(waiter: RecvWaiter, error: unknown): void {
-    const i = this.#recvWaiters.indexOf(waiter);
-    if (i < 0) return;
-    this.#recvWaiters.splice(i, 1);
-    this.#clearRecvWaiter(waiter);
-    waiter.reject(error);
-  }
-
-  #clearRecvWaiter(waiter: RecvWaiter): void {
-    clearTimeout(waiter.timer);
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 
   #onData(chunk: Buffer): void {

@@ -5,6 +5,7 @@ import { Client, type ClientHost } from './client.js';
 import { coarseNow, holdClock, preciseNow } from './clock.js';
 import { AbortError, ListenError, ServerDestroyedError, formatHostPort } from './errors.js';
 import { type ResolvedOptions, type ServerOptions, resolveOptions } from './options.js';
+import { PendingQueue } from './pending.js';
 import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout } from './validate.js';
 
 /** The notify callback's events (the seed's TCP_SERVER_EVENT_*). */
@@ -54,14 +55,6 @@ export interface ServerAddress {
   readonly family: string;
 }
 
-interface AcceptWaiter {
-  readonly resolve: (client: Client | null) => void;
-  readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 const RESOLVED_NULL = Promise.resolve(null);
 /** Descriptors kept free for everything else a process opens (files, stdio, the listener …). */
 const DESCRIPTOR_RESERVE = 32;
@@ -101,7 +94,7 @@ export class TcpServer implements AsyncIterable<Client> {
   /** Core handle → client, for every client whose slot is still held. */
   readonly #clients = new Map<number, Client>();
   readonly #perAddress = new Map<string, number>();
-  readonly #acceptWaiters: AcceptWaiter[] = [];
+  readonly #acceptWaiters = new PendingQueue<Client | null>();
   #notify: NotifyCallback | undefined;
   #draining = false;
   #destroyed = false;
@@ -185,15 +178,7 @@ export class TcpServer implements AsyncIterable<Client> {
     }
     if (this.#stopping) return Promise.reject(new ServerDestroyedError(this.name));
     if (timeout === 0) return RESOLVED_NULL;
-    return new Promise((resolve, reject) => {
-      const waiter: AcceptWaiter = { resolve, reject, signal, timer: undefined, onAbort: undefined };
-      if (timeout !== WAIT_FOREVER) waiter.timer = setTimeout(() => this.#settleAccept(waiter, null), timeout);
-      if (signal) {
-        waiter.onAbort = () => this.#failAccept(waiter, new AbortError('accept', signal.reason));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#acceptWaiters.push(waiter);
-    });
+    return this.#acceptWaiters.add(undefined, timeout, null, signal, () => new AbortError('accept', signal?.reason));
   }
 
   /**
@@ -253,10 +238,7 @@ export class TcpServer implements AsyncIterable<Client> {
     this.#destroyed = true;
     this.#stopping = true;
     clearInterval(this.#sweepTimer);
-    for (const waiter of this.#acceptWaiters.splice(0)) {
-      this.#clearAcceptWaiter(waiter);
-      waiter.reject(new ServerDestroyedError(this.name));
-    }
+    this.#acceptWaiters.rejectAll(new ServerDestroyedError(this.name));
     const listenerClosed = new Promise<void>((resolve) => {
       if (!this.#net.listening) resolve();
       else this.#net.close(() => resolve());
@@ -282,10 +264,7 @@ export class TcpServer implements AsyncIterable<Client> {
     if (this.#shutdownPromise) return this.#shutdownPromise;
     if (this.#destroyPromise) return this.#destroyPromise;
     this.#stopping = true;
-    for (const waiter of this.#acceptWaiters.splice(0)) {
-      this.#clearAcceptWaiter(waiter);
-      waiter.reject(new ServerDestroyedError(this.name));
-    }
+    this.#acceptWaiters.rejectAll(new ServerDestroyedError(this.name));
     if (this.#net.listening) this.#net.close();
     this.#log('shutting down');
     this.#shutdownPromise = new Promise<void>((resolve) => {
@@ -473,31 +452,8 @@ export class TcpServer implements AsyncIterable<Client> {
     while (this.#acceptWaiters.length > 0) {
       const client = this.#takeAccepted();
       if (!client) return;
-      const waiter = this.#acceptWaiters.shift()!;
-      this.#clearAcceptWaiter(waiter);
-      waiter.resolve(client);
+      this.#acceptWaiters.resolveFirst(client);
     }
-  }
-
-  #settleAccept(waiter: AcceptWaiter, value: Client | null): void {
-    const i = this.#acceptWaiters.indexOf(waiter);
-    if (i < 0) return;
-    this.#acceptWaiters.splice(i, 1);
-    this.#clearAcceptWaiter(waiter);
-    waiter.resolve(value);
-  }
-
-  #failAccept(waiter: AcceptWaiter, error: unknown): void {
-    const i = this.#acceptWaiters.indexOf(waiter);
-    if (i < 0) return;
-    this.#acceptWaiters.splice(i, 1);
-    this.#clearAcceptWaiter(waiter);
-    waiter.reject(error);
-  }
-
-  #clearAcceptWaiter(waiter: AcceptWaiter): void {
-    clearTimeout(waiter.timer);
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 
   // ── Idle and lifetime limits ──────────────────────────────────────────────────
