@@ -92,6 +92,8 @@ const EV_FLOW: u32 = 99;
   eventTail: u32;
   eventHandle: i32;
   sweepNext: u32;
+  spanPtr: u32;
+  spanPad: u32;
   opened: u64;
   rejected: u64;
   closed: u64;
@@ -519,10 +521,8 @@ export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
   const index = <u32>i;
   const s = slotAt(index);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
-  const h = header();
   const capacity = ringMask + 1;
-  const used = s.tail - s.head;
-  const n = min(<u32>len, capacity - used);
+  const n = min(<u32>len, capacity - (s.tail - s.head));
   if (n == 0) return 0;
 
   const ring = ringAt(index);
@@ -530,6 +530,14 @@ export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
   const first = min(n, capacity - at);
   memory.copy(ring + <usize>at, <usize>ptr, <usize>first);
   if (n > first) memory.copy(ring, <usize>ptr + <usize>first, <usize>(n - first));
+  commitBytes(handle, s, n, now);
+  return <i32>n;
+}
+
+/** Appends `n` bytes already in the ring at its tail: counters, RECV, PAUSE. */
+function commitBytes(handle: i32, s: Slot, n: u32, now: f64): void {
+  const h = header();
+  const used = s.tail - s.head;
   s.tail += n;
   s.bytesIn += <u64>n;
   h.bytesIn += <u64>n;
@@ -547,8 +555,74 @@ export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
       enqueue(handle, EV_FLOW);
     }
   }
-  return <i32>n;
 }
+
+/** Contiguous free bytes at the tail of an open, not ended client's ring (0 when full). */
+@inline function freeSpan(s: Slot): u32 {
+  const capacity = ringMask + 1;
+  return min(capacity - (s.tail - s.head), capacity - (s.tail & ringMask));
+}
+
+/** Contiguous readable bytes at the head of a ring. */
+@inline function usedSpan(s: Slot): u32 {
+  const capacity = ringMask + 1;
+  return min(s.tail - s.head, capacity - (s.head & ringMask));
+}
+
+/**
+ * The one-copy way in, for large chunks: answers how many bytes can be written straight into
+ * the ring at its tail without wrapping (0 when full) and sets `spanPtr` to where. JS copies
+ * there, then calls `commit`. Nothing changes until `commit`.
+ */
+export function writeSpan(handle: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
+  header().spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.tail & ringMask));
+  return <i32>freeSpan(s);
+}
+
+/**
+ * Takes `len` bytes JS wrote at the address `writeSpan` gave, as `push` takes copied ones
+ * (RECV, PAUSE, counters). `len` must not exceed what `writeSpan` answers now. Returns `len`.
+ */
+export function commit(handle: i32, len: i32, now: f64): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
+  if (len < 0 || <u32>len > freeSpan(s)) return ERR_RANGE;
+  if (len > 0) commitBytes(handle, s, <u32>len, now);
+  return len;
+}
+
+/**
+ * The one-copy way out: answers how many bytes can be read straight from the ring at its head
+ * without wrapping (≥ 1), 0 if none yet, or END_OF_STREAM, and sets `spanPtr` to where. JS
+ * copies from there, then calls `consume`. Nothing changes until `consume`.
+ */
+export function readSpan(handle: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (s.tail == s.head) return s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0 ? END_OF_STREAM : 0;
+  header().spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.head & ringMask));
+  return <i32>usedSpan(s);
+}
+
+/** Drops `len` (1 … what `readSpan` answers now) bytes JS copied out, as `read` does. Returns `len`. */
+export function consume(handle: i32, len: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (len < 1 || <u32>len > usedSpan(s)) return ERR_RANGE;
+  consumeBytes(handle, s, <u32>len);
+  return len;
+}
+
+/** Address answered by the last `writeSpan`/`readSpan` (0 before any). */
+export function spanPtr(): i32 { return ready ? <i32>header().spanPtr : ERR_NOT_INIT; }
 
 /**
  * Copies up to `max` (≥ 1) bytes from the client's ring to `dst` (inside the staging
@@ -573,9 +647,15 @@ export function read(handle: i32, dst: i32, max: i32): i32 {
   const first = min(n, capacity - at);
   memory.copy(<usize>dst, ring + <usize>at, <usize>first);
   if (n > first) memory.copy(<usize>dst + <usize>first, ring, <usize>(n - first));
-  s.head += n;
+  consumeBytes(handle, s, n);
+  return <i32>n;
+}
 
+/** Drops `n` bytes from the head of a ring: RESUME when a paused ring reaches the low watermark. */
+function consumeBytes(handle: i32, s: Slot, n: u32): void {
   const h = header();
+  const used = s.tail - s.head;
+  s.head += n;
   if ((s.flags & FLAG_PAUSED) != 0 && used - n <= h.lowWatermark) {
     s.flags &= ~FLAG_PAUSED;
     h.paused--;
@@ -584,7 +664,6 @@ export function read(handle: i32, dst: i32, max: i32): i32 {
       enqueue(handle, EV_FLOW);
     }
   }
-  return <i32>n;
 }
 
 // ── Inspection ─────────────────────────────────────────────────────────────────

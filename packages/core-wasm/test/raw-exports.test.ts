@@ -28,6 +28,11 @@ const SIGNATURES: Record<ExportName, readonly Param[]> = {
   recordSent: ['i32', 'i32', 'f64'],
   push: ['i32', 'i32', 'i32', 'f64'],
   read: ['i32', 'i32', 'i32'],
+  writeSpan: ['i32'],
+  commit: ['i32', 'i32', 'f64'],
+  readSpan: ['i32'],
+  consume: ['i32', 'i32'],
+  spanPtr: [],
   inspect: ['i32'],
   infoSerial: [],
   infoState: [],
@@ -182,7 +187,7 @@ describe('raw exports', () => {
 
     it('queries answer the same values to any arguments and change nothing', () => {
       const fixture = populated();
-      const queries = EXPORT_NAMES.filter((name) => /^(stat|info|staging|eventHandle|sweepNext|layoutBytes)/.test(name));
+      const queries = EXPORT_NAMES.filter((name) => /^(stat|info|staging|eventHandle|sweepNext|layoutBytes|spanPtr)/.test(name));
       fc.assert(
         // Surplus arguments are legal in JS and must be ignored.
         fc.property(fc.constantFrom(...queries), fc.array(hostileNumber, { minLength: 3, maxLength: 5 }), (name, args) => {
@@ -396,5 +401,17 @@ function refusedCall(f: Fixture): fc.Arbitrary<RefusedCall> {
     fc.tuple(closedHandle, fc.nat(), hostileDouble).map((args) => ({ name: 'recordSent' as const, args, expected: K.ERR_CLOSED })),
     fc.tuple(closedHandle, goodLength, hostileDouble).map(([h, len, now]) => ({ name: 'push' as const, args: [h, f.stagingPtr, len, now], expected: K.ERR_CLOSED })),
     fc.tuple(badMaxClients).map((args) => ({ name: 'setMaxClients' as const, args, expected: K.ERR_CONFIG_MAX_CLIENTS })),
+    badHandle.map((h) => stale('writeSpan')([h])),
+    badHandle.map((h) => stale('readSpan')([h])),
+    fc.tuple(badHandle, hostileNumber, hostileDouble).map(stale('commit')),
+    fc.tuple(badHandle, hostileNumber).map(stale('consume')),
+    fc.tuple(closedHandle).map((args) => ({ name: 'writeSpan' as const, args, expected: K.ERR_CLOSED })),
+    fc.tuple(closedHandle, hostileNumber, hostileDouble).map((args) => ({ name: 'commit' as const, args, expected: K.ERR_CLOSED })),
+    // More than the contiguous room (rings are 64 B), or negative.
+    fc.tuple(openHandle, fc.oneof(negative, fc.integer({ min: 65, max: INT32_MAX })), hostileDouble)
+      .map((args) => ({ name: 'commit' as const, args, expected: K.ERR_RANGE })),
+    // Zero, negative, or more than is buffered in one piece.
+    fc.tuple(heldHandle, fc.oneof(fc.constantFrom(0, NaN), negative, fc.integer({ min: 65, max: INT32_MAX })))
+      .map((args) => ({ name: 'consume' as const, args, expected: K.ERR_RANGE })),
   );
 }
