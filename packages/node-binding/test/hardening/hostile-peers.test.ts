@@ -8,7 +8,7 @@ import { AbortError, SendTimeoutError, WAIT_FOREVER, type Client } from '../../s
 import { adoptSocket } from '../../src/server.js';
 import { delay, destroyAll, randomBytes, sha256, startServer, waitFor } from '../helpers.js';
 import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, openPeer, receivedAtLeast, startEchoServer, writeInPieces } from './peers.js';
+import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces } from './peers.js';
 import { FakeSocket } from './socket-double.js';
 import { watchTimers } from './timers.js';
 
@@ -17,17 +17,6 @@ afterEach(async () => {
   await destroyAll();
   await killChildren();
 });
-
-/** Resolves `promise`, or rejects after `ms` naming `what` (a guard, never an assertion on speed). */
-function guard<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 describe('a peer that sends without ever reading', () => {
   it('costs bounded server memory, is blocked by flow control, and does not slow other clients', async () => {

@@ -95,6 +95,17 @@ export async function receivedAtLeast(peer: Peer, length: number, timeoutMs = 15
   }
 }
 
+/** Resolves `promise`, or rejects after `ms` naming `what` (a guard, never an assertion on speed). */
+export function guard<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
 export type Outcome = string;
 
 /** Counts how tracked promises settled: kind → outcome → count, plus the still pending ones. */

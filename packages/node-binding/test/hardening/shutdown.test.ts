@@ -6,23 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ServerDestroyedError } from '../../src/index.js';
 import { delay, destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
 import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './peers.js';
+import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './peers.js';
 
 afterEach(async () => {
   destroyPeers();
   await destroyAll();
   await killChildren();
 });
-
-function guard<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 /** Binds `port` on 127.0.0.1 with plain node:net and closes it again. */
 function bindOnce(port: number): Promise<void> {
