@@ -192,24 +192,20 @@ export class Client {
    */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    const closed = this.#whenClosed();
     this.#requestClose('close');
     if (this.#disconnected) this.#finishClosed();
     else this.#endGracefully();
-    return this.#closed;
+    return closed;
   }
 
   /** Resets the connection (RST) at once, dropping unsent bytes. Resolves once it is closed. */
   abort(): Promise<void> {
-    this.#closed ??= new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    const closed = this.#whenClosed();
     this.#requestClose('abort');
     if (this.#disconnected) this.#finishClosed();
     else this.#reset();
-    return this.#closed;
+    return closed;
   }
 
   /**
@@ -344,13 +340,11 @@ export class Client {
 
   /** @internal The server is being destroyed: fail every pending call and reset the socket. */
   destroyForServer(): Promise<void> {
-    this.#closed ??= new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    const closed = this.#whenClosed();
     this.#requestClose('server');
     if (this.#disconnected) this.#finishClosed();
     else this.#socket.destroy();
-    return this.#closed;
+    return closed;
   }
 
   /** @internal The slot may be given back to the core now. */
@@ -366,6 +360,14 @@ export class Client {
 
   #closedError(): ClientClosedError {
     return new ClientClosedError(this.id, this.#socketError ? { cause: this.#socketError } : undefined);
+  }
+
+  /** The one promise close/abort/destroy hand out, settled by #finishClosed. */
+  #whenClosed(): Promise<void> {
+    this.#closed ??= new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    return this.#closed;
   }
 
   #requestClose(reason: CloseReason): void {
