@@ -1,7 +1,7 @@
-import { createServer, type TcpServer } from '@tcpserv/node';
+import { createServer, formatHostPort, type TcpServer } from '@tcpserv/node';
 import { attachEcho } from './echo-service.js';
 import { addressFlag, choiceFlag, describeFlags, integerFlag, parseCommandFlags, switchFlag } from './flags.js';
-import { hostPort, logStats } from './format.js';
+import { logStats } from './format.js';
 import { LOG_FORMATS, LOG_LEVELS, Logger } from './log.js';
 import { SERVER_FLAGS, asUsageError, serverOptions } from './server-flags.js';
 import { catchStopSignals } from './signals.js';
@@ -51,13 +51,13 @@ export async function runEcho(argv: readonly string[]): Promise<number> {
       throw asUsageError(error);
     }
     attachEcho(server, {
-      onConnect: (client) => log.info(`client connect:${client.id} ${hostPort(client.remoteAddress, client.remotePort)}`,
+      onConnect: (client) => log.info(`client connect:${client.id} ${formatHostPort(client.remoteAddress, client.remotePort)}`,
         'client connect', { id: client.id, address: client.remoteAddress, port: client.remotePort }),
       onDisconnect: (client) => log.info(`client disconnect:${client.id}`, 'client disconnect', { id: client.id }),
       onError: options.onError,
     });
     const { address, port } = server.address();
-    log.always(`listening on ${hostPort(address, port)}`, 'listening', { host: address, port });
+    log.always(`listening on ${formatHostPort(address, port)}`, 'listening', { host: address, port });
     await signals.stopped;
     await server.destroy();
     logStats(log, server.stats());

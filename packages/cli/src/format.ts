@@ -1,10 +1,6 @@
 import type { ServerStats } from '@tcpserv/node';
 import type { Logger } from './log.js';
 
-/** `host:port`, with brackets around an IPv6 address (`[::1]:5000`). */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** The counters of the final stats line, in their contract order. */
 export function statsFields(s: ServerStats): { opened: number; rejected: number; closed: number; bytesIn: number; bytesOut: number } {

@@ -1,8 +1,8 @@
 import { createInterface, type Interface } from 'node:readline';
-import { createServer, type Client, type TcpServer } from '@tcpserv/node';
+import { createServer, formatHostPort, type Client, type TcpServer } from '@tcpserv/node';
 import { attachEcho } from './echo-service.js';
 import { checkAddress, choiceFlag, describeFlags, integerFlag, parseCommandFlags, parseFlags, switchFlag, UsageError } from './flags.js';
-import { hostPort, statsText, table } from './format.js';
+import { statsText, table } from './format.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { SERVER_FLAGS, asUsageError, serverOptions } from './server-flags.js';
 import { catchStopSignals } from './signals.js';
@@ -112,12 +112,12 @@ class Shell {
     this.#nextId++;
     const quiet = this.#level === 'warn' || this.#level === 'error';
     attachEcho(server, {
-      onConnect: (c) => quiet || this.#notice(`client connect:${id}.${c.id} ${hostPort(c.remoteAddress, c.remotePort)}`),
+      onConnect: (c) => quiet || this.#notice(`client connect:${id}.${c.id} ${formatHostPort(c.remoteAddress, c.remotePort)}`),
       onDisconnect: (c) => quiet || this.#notice(`client disconnect:${id}.${c.id}`),
       onError: options.onError,
     });
     const a = server.address();
-    const entry: Entry = { id, server, label: hostPort(a.address, a.port) };
+    const entry: Entry = { id, server, label: formatHostPort(a.address, a.port) };
     this.#servers.set(id, entry);
     print(`server ${id} listening on ${entry.label}`);
   }
@@ -156,7 +156,7 @@ class Shell {
       for (const client of server.clients()) {
         const s = client.stats;
         const idle = `${(Math.max(0, now - s.lastActivityAt) / 1000).toFixed(1)}s`;
-        rows.push([`${id}.${client.id}`, hostPort(client.remoteAddress, client.remotePort), s.bytesIn, s.bytesOut, idle]);
+        rows.push([`${id}.${client.id}`, formatHostPort(client.remoteAddress, client.remotePort), s.bytesIn, s.bytesOut, idle]);
       }
     }
     print(rows.length === 1 ? 'no clients' : table(rows));

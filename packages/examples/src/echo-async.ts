@@ -3,8 +3,8 @@
 //
 //   npx nx run examples:echo-async               # 127.0.0.1:5002
 //   nc 127.0.0.1 5002
-import { ClientClosedError, createServer, ServerDestroyedError, type Client } from '@tcpserv/node';
-import { announce, endpoint, hostPort, stopOnSignals } from './shared.js';
+import { ClientClosedError, createServer, formatHostPort, ServerDestroyedError, type Client } from '@tcpserv/node';
+import { announce, endpoint, stopOnSignals } from './shared.js';
 
 const IDLE_MS = 60_000;
 
@@ -15,7 +15,7 @@ stopOnSignals([server]);
 
 /** One client's life: receive, send back, until end of stream, idle time or close. */
 async function serve(client: Client): Promise<void> {
-  console.log(`client connect:${client.id} ${hostPort(client.remoteAddress, client.remotePort)}`);
+  console.log(`client connect:${client.id} ${formatHostPort(client.remoteAddress, client.remotePort)}`);
   const buf = Buffer.allocUnsafe(4096);
   try {
     for (;;) {

@@ -5,8 +5,8 @@
 //
 //   npx nx run examples:echo-callback            # 127.0.0.1:5001
 //   nc 127.0.0.1 5001                            # type lines, they come back
-import { ClientClosedError, createServer, TcpEvent, type Client } from '@tcpserv/node';
-import { announce, endpoint, hostPort, stopOnSignals } from './shared.js';
+import { ClientClosedError, createServer, formatHostPort, TcpEvent, type Client } from '@tcpserv/node';
+import { announce, endpoint, stopOnSignals } from './shared.js';
 
 const { host, port } = endpoint(5001);
 const server = await createServer({ host, port });
@@ -35,7 +35,7 @@ async function echo(client: Client): Promise<void> {
 server.setNotifyCallback((client, event) => {
   switch (event) {
     case TcpEvent.CONNECT:
-      console.log(`client connect:${client.id} ${hostPort(client.remoteAddress, client.remotePort)}`);
+      console.log(`client connect:${client.id} ${formatHostPort(client.remoteAddress, client.remotePort)}`);
       break;
     case TcpEvent.RECV:
       if (!busy.has(client)) return echo(client);

@@ -1,6 +1,6 @@
 // Small helpers every example uses, so each example file shows only its own idea.
 import { isIP } from 'node:net';
-import type { TcpServer } from '@tcpserv/node';
+import { formatHostPort, type TcpServer } from '@tcpserv/node';
 
 /**
  * Where to listen: `node example.js [host] [port]`, else TCPSERV_HOST / TCPSERV_PORT,
@@ -18,15 +18,11 @@ export function endpoint(defaultPort: number): { host: string; port: number } {
   return { host, port };
 }
 
-/** `host:port`, with brackets around an IPv6 address. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Prints `listening on HOST:PORT` with the real port (what the tests wait for). */
 export function announce(server: TcpServer): void {
   const { address, port } = server.address();
-  console.log(`listening on ${hostPort(address, port)}`);
+  console.log(`listening on ${formatHostPort(address, port)}`);
 }
 
 /** On SIGINT or SIGTERM: destroy the servers (closing every client), then exit 0. */

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { constants as K, type WasmCore } from '@tcpserv/core-wasm';
-import { AbortError, ClientClosedError, SendTimeoutError } from './errors.js';
+import { AbortError, ClientClosedError, SendTimeoutError, formatHostPort } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { PendingQueue } from './pending.js';
 import { WAIT_FOREVER, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';
@@ -265,7 +265,7 @@ export class Client {
   }
 
   toString(): string {
-    return `client ${this.id} (${this.remoteFamily === 'IPv6' ? `[${this.remoteAddress}]` : this.remoteAddress}:${this.remotePort})`;
+    return `client ${this.id} (${formatHostPort(this.remoteAddress, this.remotePort)})`;
   }
 
   // ── Called by the server ──────────────────────────────────────────────────────

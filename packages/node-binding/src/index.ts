@@ -12,4 +12,5 @@ export {
   SendTimeoutError,
   AbortError,
   ListenError,
+  formatHostPort,
 } from './errors.js';
