@@ -1,9 +1,9 @@
-// The CLI's end-to-end helpers serve here too (one copy): spawn and wait for lines,
+// The shared end-to-end helpers (@tcpserv/test-support): spawn and wait for lines,
 // the Python client, node:net clients. Plus how to start an example.
 import { fileURLToPath } from 'node:url';
-import { spawnNode, type Child } from '../../cli/test/helpers.js';
+import { spawnNode, type Child } from '@tcpserv/test-support';
 
-export * from '../../cli/test/helpers.js';
+export * from '@tcpserv/test-support';
 
 /** Starts the built example `name` (dist/NAME.js) with ARGS (default: 127.0.0.1 and port 0). */
 export function spawnExample(name: string, args: readonly string[] = ['127.0.0.1', '0'], env?: NodeJS.ProcessEnv): Child {
