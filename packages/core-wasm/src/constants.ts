@@ -82,3 +82,13 @@ export const MAX_STAGING = 16777216;
 /** Largest layout a core may ask for (2 GiB minus one page, so byte counts fit an i32). */
 export const MAX_LAYOUT_BYTES = 2147418112;
 export const PAGE_BYTES = 65536;
+
+// ── Framing (setFraming / nextFrameLength) ───────────────────────────────────
+/** nextFrameLength: no complete frame is buffered yet. */
+export const FRAME_PENDING = -17;
+/** A frame (or a length header announcing one) is larger than maxFrameSize, or fills the ring unfinished. */
+export const ERR_FRAME_TOO_LARGE = -18;
+/** The stream ended inside a length/fixed frame. */
+export const ERR_FRAME_TRUNCATED = -19;
+/** setFraming: maxFrameSize (or the fixed size) outside 1..rxBufferSize. */
+export const ERR_CONFIG_FRAME = -20;

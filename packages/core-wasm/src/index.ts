@@ -1,20 +1,11 @@
 export * as constants from './constants.js';
-export {
-  createCore,
-  instantiateRaw,
-  layoutBytes,
-  resolveCoreConfig,
-  describeConfigStatus,
-  CoreConfigError,
-  WasmCore,
-  DEFAULT_RX_BUFFER_SIZE,
-  DEFAULT_STAGING_SIZE,
-} from './core.js';
-export type {
-  CoreApi,
-  CoreConfig,
-  CoreExports,
-  CoreStats,
-  ClientInfo,
-  ResolvedCoreConfig,
-} from './core.js';
+export { createCore, WasmCore, MIN_WINDOW } from './wasm-core.js';
+export { instantiateRaw } from './module.js';
+export { layoutBytes, resolveCoreConfig, describeConfigStatus, DEFAULT_RX_BUFFER_SIZE, DEFAULT_STAGING_SIZE } from './config.js';
+export type { CoreConfig, ResolvedCoreConfig } from './config.js';
+export { TcpServError, CoreConfigError, CoreOutOfMemoryError } from './errors.js';
+export { statusName } from './status.js';
+export { isHandle } from './handle.js';
+export type { Handle } from './handle.js';
+export type { CoreApi, CoreFraming, ClientInfo, CoreStats } from './core-api.js';
+export type { CoreExports } from './exports.js';

@@ -1,0 +1,260 @@
+/**
+ * The WebAssembly core behind the CoreApi. Views into its memory go only to the binding (for
+ * the kernel to read into or write from), never to user code; they are rebuilt only if the
+ * memory's buffer changed (it never grows after init, so in practice never).
+ */
+import { type CoreConfig, type ResolvedCoreConfig, checkedConfig, configError } from './config.js';
+import type { ClientInfo, CoreApi, CoreFraming, CoreStats } from './core-api.js';
+import * as K from './constants.js';
+import { CoreOutOfMemoryError } from './errors.js';
+import type { CoreExports } from './exports.js';
+import type { Handle } from './handle.js';
+import { instantiateRaw } from './module.js';
+
+/**
+ * Below this many bytes a plain loop beats `dst.set(src.subarray(0, n))`, whose view is an
+ * allocation per call: small messages are the common case on the hot path.
+ */
+const SMALL_COPY = 128;
+
+/**
+ * A free span at the ring's tail smaller than this (at the wrap point) is not worth a read of
+ * its own: the read goes to the staging area instead and is copied in whole.
+ */
+export const MIN_WINDOW = 4096;
+
+const FRAMING_MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
+
+/** Framing exports, present once the core implements framing. */
+interface FramingExports {
+  setFraming(handle: number, mode: number, p1: number, p2: number, maxFrameSize: number): number;
+  nextFrameLength(handle: number): number;
+  readFrame(handle: number, dst: number, max: number): number;
+}
+
+function bitsFor(n: number): number {
+  let bits = 1;
+  while (1 << bits < n) bits++;
+  return bits;
+}
+
+export class WasmCore implements CoreApi {
+  readonly config: ResolvedCoreConfig;
+  readonly #x: CoreExports;
+  readonly #framing: FramingExports | undefined;
+  readonly #stagingPtr: number;
+  readonly #stagingSize: number;
+  readonly #slotMask: number;
+  #memory: Uint8Array;
+
+  constructor(config: CoreConfig) {
+    const resolved = checkedConfig(config);
+    const x = instantiateRaw(resolved.debug);
+    const status = x.init(resolved.maxSockets, resolved.maxClients, resolved.rxBufferSize, resolved.highWatermark,
+      resolved.lowWatermark, resolved.stagingSize, resolved.ringOrigin | 0);
+    if (status === K.ERR_OUT_OF_MEMORY) throw new CoreOutOfMemoryError(undefined);
+    if (status !== K.OK) throw configError(status, resolved);
+    this.config = resolved;
+    this.#x = x;
+    const maybe = x as unknown as Partial<FramingExports>;
+    this.#framing = typeof maybe.setFraming === 'function' ? (maybe as FramingExports) : undefined;
+    this.#stagingPtr = x.stagingPtr();
+    this.#stagingSize = x.stagingSize();
+    this.#slotMask = (1 << bitsFor(resolved.maxSockets)) - 1;
+    this.#memory = new Uint8Array(x.memory.buffer);
+  }
+
+  /** The whole memory as bytes; rebuilt only if the memory was replaced. */
+  #bytes(): Uint8Array {
+    if (this.#memory.byteLength === 0) this.#memory = new Uint8Array(this.#x.memory.buffer);
+    return this.#memory;
+  }
+
+  /** A view of `length` bytes of memory at `ptr` (a Buffer, so the socket can write it as is). */
+  #view(ptr: number, length: number): Buffer {
+    return Buffer.from(this.#bytes().buffer, ptr, length);
+  }
+
+  open(now: number): number { return this.#x.open(now); }
+  close(handle: Handle): number { return this.#x.close(handle); }
+  release(handle: Handle): number { return this.#x.release(handle); }
+  eof(handle: Handle): number { return this.#x.eof(handle); }
+  recordSent(handle: Handle, bytes: number, now: number): number { return this.#x.recordSent(handle, bytes, now); }
+  accept(): number { return this.#x.accept(); }
+  setMaxClients(maxClients: number): number { return this.#x.setMaxClients(maxClients); }
+  consume(handle: Handle, n: number): number { return this.#x.consume(handle, n); }
+
+  slotOf(handle: Handle): number {
+    return handle & this.#slotMask;
+  }
+
+  nextEvent(): number {
+    const kind = this.#x.nextEvent();
+    if (kind <= 0) return kind;
+    return ((this.#x.eventHandle() & this.#slotMask) << 3) | kind;
+  }
+
+  push(handle: Handle, data: Uint8Array, now: number): number {
+    const x = this.#x;
+    let taken = 0;
+    // At least one call, so an empty push still validates the handle.
+    do {
+      const room = x.writeSpan(handle);
+      if (room < 0) return taken > 0 ? taken : room;
+      if (room === 0) break;
+      const piece = Math.min(room, data.length - taken);
+      if (piece > 0) {
+        this.#bytes().set(taken === 0 && piece === data.length ? data : data.subarray(taken, taken + piece), x.spanPtr());
+        x.commit(handle, piece, now);
+      }
+      taken += piece;
+    } while (taken < data.length);
+    return taken;
+  }
+
+  read(handle: Handle, dst: Uint8Array): number {
+    const x = this.#x;
+    if (dst.length === 0) return K.ERR_RANGE;
+    let given = 0;
+    // At most two spans (before and after the ring's end), straight into `dst`.
+    while (given < dst.length) {
+      const ready = x.readSpan(handle);
+      if (ready <= 0) return given > 0 ? given : ready;
+      const n = Math.min(ready, dst.length - given);
+      const from = x.spanPtr();
+      const bytes = this.#bytes();
+      if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[given + i] = bytes[from + i]!;
+      else dst.set(bytes.subarray(from, from + n), given);
+      x.consume(handle, n);
+      given += n;
+      if (n < ready) break;
+    }
+    return given;
+  }
+
+  receiveWindow(handle: Handle): Uint8Array | number {
+    const x = this.#x;
+    const span = x.writeSpan(handle);
+    if (span <= 0) return span;
+    if (span >= MIN_WINDOW) return this.#view(x.spanPtr(), span);
+    // A short span: at the ring's wrap point (then staging, sized to all the room) or all the room there is.
+    const ptr = x.spanPtr();
+    x.inspect(handle);
+    const free = this.config.rxBufferSize - x.infoRxUsed();
+    if (free === span) return this.#view(ptr, span);
+    return this.#view(this.#stagingPtr, Math.min(free, this.#stagingSize));
+  }
+
+  received(handle: Handle, window: Uint8Array, n: number, now: number): number {
+    const x = this.#x;
+    if (window.buffer !== this.#bytes().buffer || n < 0 || n > window.length) return K.ERR_RANGE;
+    if (window.byteOffset === this.#stagingPtr) {
+      const taken = x.push(handle, this.#stagingPtr, n, now);
+      return taken < 0 || taken === n ? taken : K.ERR_RANGE;
+    }
+    // A ring window: receiveWindow gave it at this handle's tail, and only this call moves the
+    // tail, so one call suffices — commit itself refuses more than the free span there.
+    return x.commit(handle, n, now);
+  }
+
+  readView(handle: Handle): Buffer | number {
+    const x = this.#x;
+    const ready = x.readSpan(handle);
+    if (ready <= 0) return ready;
+    return this.#view(x.spanPtr(), ready);
+  }
+
+  setFraming(handle: Handle, framing: CoreFraming): number {
+    const f = this.#framing;
+    if (!f) return framing.mode === 'raw' ? K.OK : K.ERR_RANGE;
+    switch (framing.mode) {
+      case 'raw':
+        return f.setFraming(handle, FRAMING_MODE.raw, 0, 0, 0);
+      case 'line':
+        return f.setFraming(handle, FRAMING_MODE.line, 0, 0, framing.maxFrameSize);
+      case 'delimiter': {
+        const d = framing.delimiter;
+        if (d.length < 1 || d.length > 16) return K.ERR_RANGE;
+        this.#bytes().set(d, this.#stagingPtr);
+        return f.setFraming(handle, FRAMING_MODE.delimiter, this.#stagingPtr, d.length, framing.maxFrameSize);
+      }
+      case 'length':
+        return f.setFraming(handle, FRAMING_MODE.length, framing.headerBytes, framing.littleEndian ? 1 : 0, framing.maxFrameSize);
+      default:
+        return f.setFraming(handle, FRAMING_MODE.fixed, framing.size, 0, framing.size);
+    }
+  }
+
+  nextFrameLength(handle: Handle): number {
+    return this.#framing ? this.#framing.nextFrameLength(handle) : K.ERR_RANGE;
+  }
+
+  readFrame(handle: Handle, dst: Uint8Array): number {
+    const f = this.#framing;
+    if (!f) return K.ERR_RANGE;
+    const max = Math.min(dst.length, this.#stagingSize);
+    const n = f.readFrame(handle, this.#stagingPtr, max);
+    if (n > 0) {
+      const bytes = this.#bytes();
+      const from = this.#stagingPtr;
+      if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[i] = bytes[from + i]!;
+      else dst.set(bytes.subarray(from, from + n));
+    }
+    return n;
+  }
+
+  inspect(handle: Handle): ClientInfo | undefined {
+    const x = this.#x;
+    if (x.inspect(handle) !== K.OK) return undefined;
+    return {
+      serial: x.infoSerial(),
+      state: x.infoState(),
+      flags: x.infoFlags(),
+      rxUsed: x.infoRxUsed(),
+      bytesIn: x.infoBytesIn(),
+      bytesOut: x.infoBytesOut(),
+      connectTime: x.infoConnectTime(),
+      lastActivity: x.infoLastActivity(),
+    };
+  }
+
+  expired(now: number, idleMs: number, lifetimeMs: number): Handle[] {
+    const found: Handle[] = [];
+    let from = 0;
+    // Each call resumes after the slot it returned, so the loop visits every slot once.
+    for (;;) {
+      const handle = this.#x.sweep(now, idleMs, lifetimeMs, from);
+      if (handle <= 0) break;
+      found.push(handle as Handle);
+      from = this.#x.sweepNext();
+    }
+    return found;
+  }
+
+  stats(): CoreStats {
+    const x = this.#x;
+    return {
+      live: x.statLive(),
+      usedSlots: x.statUsedSlots(),
+      pendingAccept: x.statPendingAccept(),
+      paused: x.statPaused(),
+      queuedEvents: x.statQueuedEvents(),
+      maxClients: x.statMaxClients(),
+      opened: x.statOpened(),
+      rejected: x.statRejected(),
+      closed: x.statClosed(),
+      bytesIn: x.statBytesIn(),
+      bytesOut: x.statBytesOut(),
+    };
+  }
+
+  /** Bytes of linear memory this core holds. */
+  get memoryBytes(): number {
+    return this.#x.memory.buffer.byteLength;
+  }
+}
+
+/** Creates a WebAssembly core for `config`; throws CoreConfigError for a config it refuses. */
+export function createCore(config: CoreConfig): WasmCore {
+  return new WasmCore(config);
+}
