@@ -1,16 +1,26 @@
-export { createServer, TcpServer, TcpEvent } from './server.js';
-export type { NotifyCallback, ServerStats, ServerAddress } from './server.js';
+export { createServer, TcpServer } from './server.js';
+export type { ServerStats, ServerAddress, BroadcastOptions, BroadcastResult } from './server.js';
+export { TcpEvent } from './notify.js';
+export type { NotifyCallback, ErrorHandler } from './notify.js';
 export { Client } from './client.js';
 export type { ClientStats, CloseReason } from './client.js';
-export type { ServerOptions, ErrorHandler } from './options.js';
+export type { ServerOptions } from './options.js';
+export type { Framing } from './framing.js';
+export { DEFAULTS, LIMITS } from './defaults.js';
 export { WAIT_FOREVER, MAX_TIMEOUT } from './validate.js';
+export { formatHostPort } from './address.js';
 export {
   TcpServError,
   InvalidArgumentError,
   ServerDestroyedError,
   ClientClosedError,
   SendTimeoutError,
+  SendQueueFullError,
   AbortError,
   ListenError,
-  formatHostPort,
+  FrameError,
+  FrameTooLargeError,
+  InternalError,
+  CoreConfigError,
+  CoreOutOfMemoryError,
 } from './errors.js';

@@ -1,14 +1,11 @@
-import { constants as K } from '@tcpserv/core-wasm';
+import { CoreConfigError, constants as K, layoutBytes } from '@tcpserv/core-wasm';
+import { DEFAULTS, LIMITS, MAX_TIMEOUT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
-import {
-  MAX_TIMEOUT, checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo,
-} from './validate.js';
-import type { Client } from './client.js';
+import { type Framing, type ResolvedFraming, resolveFraming } from './framing.js';
+import type { ErrorHandler, NotifyCallback } from './notify.js';
+import { checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo } from './validate.js';
 
-/** Called with errors that have nowhere else to go: a throwing callback, an accept failure. */
-export type ErrorHandler = (error: unknown, client?: Client) => void;
-
-/** Options of `createServer`. Every one is optional except `port`. */
+/** Options of `createServer`. Every one is optional except `port` (or `path`). */
 export interface ServerOptions {
   /**
    * IPv4 or IPv6 address to bind ("127.0.0.1", "::1", "0.0.0.0" for every IPv4 interface,
@@ -16,8 +13,15 @@ export interface ServerOptions {
    * dual-stack where the system allows it, as node:net).
    */
   host?: string;
-  /** TCP port, 0…65535; 0 picks a free port (read it from `server.address()`). Required. */
-  port: number;
+  /** TCP port, 0…65535; 0 picks a free port (read it from `server.address()`). Required unless `path`. */
+  port?: number;
+  /**
+   * Listen on this Unix domain socket path instead of host/port (exactly one of the two forms).
+   * A stale socket file left by a crashed server is replaced only if nothing answers on it; a
+   * path that exists and is not a socket is refused. The file is removed on destroy/shutdown.
+   * Per-address limits do not apply to Unix peers.
+   */
+  path?: string;
   /** Tag in log lines and error messages (the seed's server name). Default "tcpserver". */
   name?: string;
   /**
@@ -43,7 +47,7 @@ export interface ServerOptions {
   debug?: boolean;
   /**
    * Receive buffer per client inside the core (a power of two, 64 B…64 MiB). Reading from the
-   * socket pauses when it is 3/4 full and resumes at 1/4. Default 16384.
+   * socket pauses when it is full and resumes when it is half empty. Default 16384.
    */
   rxBufferSize?: number;
   /** Length of the kernel's queue of not-yet-accepted connections. Default 511. */
@@ -66,14 +70,45 @@ export interface ServerOptions {
   allowHalfOpen?: boolean;
   /**
    * Receives errors with no caller to reject: a notify callback that throws or rejects, accept
-   * failures such as EMFILE. Default: print to stderr with the name tag.
+   * failures such as EMFILE, an internal error. Default: print to stderr with the name tag.
    */
   onError?: ErrorHandler;
+  /**
+   * The notify callback (CONNECT / RECV / DISCONNECT), set before the server listens so that no
+   * client misses its CONNECT. `setNotifyCallback` changes it later.
+   */
+  notify?: NotifyCallback;
+  /**
+   * Bytes per client accepted by `send` and not yet taken by the kernel. A send that would
+   * exceed it (while other bytes are queued) is refused at once. Default 1 MiB.
+   */
+  maxSendQueue?: number;
+  /**
+   * What a send past maxSendQueue does: 'reject' (SendQueueFullError, the client stays) or
+   * 'close' (also aborts the slow client: closeReason 'slow', stats().slowClosed). Default 'reject'.
+   */
+  sendQueueFull?: 'reject' | 'close';
+  /** How every client's bytes are cut into frames (see `Framing`); per client `setFraming`. Default 'raw'. */
+  framing?: Framing;
+  /**
+   * Serve TLS (node:tls): `{ key, cert, ca?, passphrase?, pfx?, requestCert?, rejectUnauthorized?,
+   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }`.
+   */
+  tls?: Record<string, unknown>;
+  /** Share the port with other processes (SO_REUSEPORT; Node ≥ 22.12 / 23.1). Default false. */
+  reusePort?: boolean;
+  /** Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection. Default false. */
+  proxyProtocol?: 'v1' | 'v2' | 'any' | false;
+  /** How long a connection may take to send its PROXY header, in ms. Default 5000. */
+  proxyProtocolTimeout?: number;
+  /** Addresses/CIDRs allowed to send a PROXY header; others are refused. Default: any. */
+  trustedProxies?: readonly string[];
 }
 
 export interface ResolvedOptions {
   host: string;
   port: number;
+  path: string | undefined;
   name: string;
   maxSockets: number;
   maxClients: number;
@@ -90,15 +125,22 @@ export interface ResolvedOptions {
   keepAliveDelay: number;
   allowHalfOpen: boolean;
   onError: ErrorHandler | undefined;
+  notify: NotifyCallback | undefined;
+  maxSendQueue: number;
+  sendQueueFull: 'reject' | 'close';
+  framing: ResolvedFraming;
+  tls: Record<string, unknown> | undefined;
+  reusePort: boolean;
+  proxyProtocol: 'v1' | 'v2' | 'any' | false;
+  proxyProtocolTimeout: number;
+  trustedProxies: readonly string[] | undefined;
 }
 
-export const DEFAULT_MAX_SOCKETS = 1024;
-export const DEFAULT_RX_BUFFER_SIZE = 16384;
-
 const KNOWN_OPTIONS = new Set([
-  'host', 'port', 'name', 'maxSockets', 'maxClients', 'maxClientsPerAddress', 'rejectMessage', 'debug',
+  'host', 'port', 'path', 'name', 'maxSockets', 'maxClients', 'maxClientsPerAddress', 'rejectMessage', 'debug',
   'rxBufferSize', 'backlog', 'idleTimeout', 'maxLifetime', 'closeTimeout', 'noDelay', 'keepAlive',
-  'allowHalfOpen', 'onError',
+  'allowHalfOpen', 'onError', 'notify', 'maxSendQueue', 'sendQueueFull', 'framing', 'tls', 'reusePort',
+  'proxyProtocol', 'proxyProtocolTimeout', 'trustedProxies',
 ]);
 
 /** Validates every option (naming the first bad one) and fills in defaults. */
@@ -113,52 +155,64 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
   const given = (key: string): boolean => o[key] !== undefined;
+  const timeout = (key: string, fallback: number): number =>
+    given(key) ? checkInteger(`options.${key}`, o[key], 0, MAX_TIMEOUT) : fallback;
 
-  const host = given('host') ? checkHost('options.host', o.host) : '::';
-  if (!given('port')) throw new InvalidArgumentError('options.port', 'an integer from 0 to 65535', o.port);
-  const port = checkInteger('options.port', o.port, 0, 65535);
-  let name = 'tcpserver';
+  let path: string | undefined;
+  if (given('path')) {
+    if (given('host') || given('port')) {
+      throw new InvalidArgumentError('options.path', 'given without options.host and options.port (a Unix socket or a TCP address, not both)', o.path);
+    }
+    if (typeof o.path !== 'string' || o.path.length === 0 || o.path.includes('\0')) {
+      throw new InvalidArgumentError('options.path', 'a non-empty file system path (string)', o.path);
+    }
+    path = o.path;
+  } else if (!given('port')) {
+    throw new InvalidArgumentError('options.port', `an integer from ${LIMITS.port.min} to ${LIMITS.port.max} (or give options.path for a Unix socket)`, o.port);
+  }
+  const host = given('host') ? checkHost('options.host', o.host) : DEFAULTS.host;
+  const port = path === undefined ? checkInteger('options.port', o.port, LIMITS.port.min, LIMITS.port.max) : 0;
+  let name: string = DEFAULTS.name;
   if (given('name')) {
-    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) {
-      throw new InvalidArgumentError('options.name', 'a non-empty string of at most 64 characters', o.name);
+    const { minLength, maxLength } = LIMITS.name;
+    if (typeof o.name !== 'string' || o.name.length < minLength || o.name.length > maxLength) {
+      throw new InvalidArgumentError('options.name', `a non-empty string of at most ${maxLength} characters`, o.name);
     }
     name = o.name;
   }
-  const maxClientsGiven = given('maxClients') ? checkInteger('options.maxClients', o.maxClients, 1, K.MAX_SOCKETS) : undefined;
+  const maxClientsGiven = given('maxClients')
+    ? checkInteger('options.maxClients', o.maxClients, LIMITS.maxClients.min, LIMITS.maxClients.max) : undefined;
   const maxSockets = given('maxSockets')
-    ? checkInteger('options.maxSockets', o.maxSockets, 1, K.MAX_SOCKETS)
-    : Math.max(DEFAULT_MAX_SOCKETS, maxClientsGiven ?? 0);
+    ? checkInteger('options.maxSockets', o.maxSockets, LIMITS.maxSockets.min, LIMITS.maxSockets.max)
+    : Math.max(DEFAULTS.maxSockets, maxClientsGiven ?? 0);
   const maxClients = maxClientsGiven ?? maxSockets;
   if (maxClients > maxSockets) {
     throw new InvalidArgumentError('options.maxClients', `at most options.maxSockets (${maxSockets})`, maxClients);
   }
   const maxClientsPerAddress = given('maxClientsPerAddress')
-    ? checkInteger('options.maxClientsPerAddress', o.maxClientsPerAddress, 0, K.MAX_SOCKETS) : 0;
+    ? checkInteger('options.maxClientsPerAddress', o.maxClientsPerAddress, LIMITS.maxClientsPerAddress.min, LIMITS.maxClientsPerAddress.max)
+    : DEFAULTS.maxClientsPerAddress;
   let rejectMessage: Buffer | undefined;
   if (given('rejectMessage')) {
     const m = o.rejectMessage;
     if (typeof m === 'string') rejectMessage = Buffer.from(m, 'utf8');
     else if (m instanceof Uint8Array) rejectMessage = Buffer.from(m);
     else throw new InvalidArgumentError('options.rejectMessage', 'a string or a Uint8Array', m);
-    if (rejectMessage.length > 4096) {
-      throw new InvalidArgumentError('options.rejectMessage', 'at most 4096 bytes', `${rejectMessage.length} bytes`);
+    if (rejectMessage.length > LIMITS.rejectMessage.maxBytes) {
+      throw new InvalidArgumentError('options.rejectMessage', `at most ${LIMITS.rejectMessage.maxBytes} bytes`, `${rejectMessage.length} bytes`);
     }
   }
-  const debug = given('debug') ? checkBoolean('options.debug', o.debug) : false;
+  const debug = given('debug') ? checkBoolean('options.debug', o.debug) : DEFAULTS.debug;
   const rxBufferSize = given('rxBufferSize')
-    ? checkPowerOfTwo('options.rxBufferSize', o.rxBufferSize, K.MIN_RX_BUFFER, K.MAX_RX_BUFFER) : DEFAULT_RX_BUFFER_SIZE;
-  const ringBytes = maxSockets * (rxBufferSize + 64);
-  if (ringBytes > K.MAX_LAYOUT_BYTES - 16 * 1024 * 1024) {
-    throw new InvalidArgumentError('options.maxSockets × options.rxBufferSize',
-      `small enough for the core's memory (at most about ${Math.floor(K.MAX_LAYOUT_BYTES / 2 ** 20) - 16} MiB)`,
-      `${maxSockets} × ${rxBufferSize}`);
-  }
-  const backlog = given('backlog') ? checkInteger('options.backlog', o.backlog, 1, 65535) : 511;
-  const idleTimeout = given('idleTimeout') ? checkInteger('options.idleTimeout', o.idleTimeout, 0, MAX_TIMEOUT) : 0;
-  const maxLifetime = given('maxLifetime') ? checkInteger('options.maxLifetime', o.maxLifetime, 0, MAX_TIMEOUT) : 0;
-  const closeTimeout = given('closeTimeout') ? checkInteger('options.closeTimeout', o.closeTimeout, 0, MAX_TIMEOUT) : 5000;
-  const noDelay = given('noDelay') ? checkBoolean('options.noDelay', o.noDelay) : true;
-  let keepAlive = false;
+    ? checkPowerOfTwo('options.rxBufferSize', o.rxBufferSize, LIMITS.rxBufferSize.min, LIMITS.rxBufferSize.max)
+    : DEFAULTS.rxBufferSize;
+  checkMemory(maxSockets, rxBufferSize);
+  const backlog = given('backlog') ? checkInteger('options.backlog', o.backlog, LIMITS.backlog.min, LIMITS.backlog.max) : DEFAULTS.backlog;
+  const idleTimeout = timeout('idleTimeout', DEFAULTS.idleTimeout);
+  const maxLifetime = timeout('maxLifetime', DEFAULTS.maxLifetime);
+  const closeTimeout = timeout('closeTimeout', DEFAULTS.closeTimeout);
+  const noDelay = given('noDelay') ? checkBoolean('options.noDelay', o.noDelay) : DEFAULTS.noDelay;
+  let keepAlive: boolean = DEFAULTS.keepAlive;
   let keepAliveDelay = 0;
   if (given('keepAlive')) {
     if (typeof o.keepAlive === 'number') {
@@ -170,11 +224,74 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new InvalidArgumentError('options.keepAlive', 'a boolean or an initial delay in milliseconds', o.keepAlive);
     }
   }
-  const allowHalfOpen = given('allowHalfOpen') ? checkBoolean('options.allowHalfOpen', o.allowHalfOpen) : false;
+  const allowHalfOpen = given('allowHalfOpen') ? checkBoolean('options.allowHalfOpen', o.allowHalfOpen) : DEFAULTS.allowHalfOpen;
   const onError = given('onError') ? checkFunction<ErrorHandler>('options.onError', o.onError) : undefined;
+  const notify = given('notify') ? checkFunction<NotifyCallback>('options.notify', o.notify) : undefined;
+  const maxSendQueue = given('maxSendQueue')
+    ? checkInteger('options.maxSendQueue', o.maxSendQueue, LIMITS.maxSendQueue.min, LIMITS.maxSendQueue.max) : DEFAULTS.maxSendQueue;
+  let sendQueueFull = DEFAULTS.sendQueueFull;
+  if (given('sendQueueFull')) {
+    if (o.sendQueueFull !== 'reject' && o.sendQueueFull !== 'close') {
+      throw new InvalidArgumentError('options.sendQueueFull', "'reject' or 'close'", o.sendQueueFull);
+    }
+    sendQueueFull = o.sendQueueFull;
+  }
+  const framing = resolveFraming('options.framing', given('framing') ? o.framing : DEFAULTS.framing, rxBufferSize);
+  let tls: Record<string, unknown> | undefined;
+  if (given('tls')) {
+    if (typeof o.tls !== 'object' || o.tls === null || Array.isArray(o.tls)) {
+      throw new InvalidArgumentError('options.tls', 'an object of TLS options such as { key, cert }', o.tls);
+    }
+    tls = o.tls as Record<string, unknown>;
+  }
+  const reusePort = given('reusePort') ? checkBoolean('options.reusePort', o.reusePort) : DEFAULTS.reusePort;
+  if (reusePort && path !== undefined) {
+    throw new InvalidArgumentError('options.reusePort', 'used with a TCP host/port (not options.path)', o.reusePort);
+  }
+  if (reusePort && !supportsReusePort(process.versions.node)) {
+    throw new InvalidArgumentError('options.reusePort',
+      `used on Node 22.12+ or 23.1+ (server.listen's reusePort; this is Node ${process.versions.node})`, o.reusePort);
+  }
+  let proxyProtocol: ResolvedOptions['proxyProtocol'] = DEFAULTS.proxyProtocol;
+  if (given('proxyProtocol')) {
+    const p = o.proxyProtocol;
+    if (p !== 'v1' && p !== 'v2' && p !== 'any' && p !== false) {
+      throw new InvalidArgumentError('options.proxyProtocol', "'v1', 'v2', 'any' or false", p);
+    }
+    proxyProtocol = p;
+  }
+  const proxyProtocolTimeout = given('proxyProtocolTimeout')
+    ? checkInteger('options.proxyProtocolTimeout', o.proxyProtocolTimeout, 1, MAX_TIMEOUT) : DEFAULTS.proxyProtocolTimeout;
+  let trustedProxies: readonly string[] | undefined;
+  if (given('trustedProxies')) {
+    const list = o.trustedProxies;
+    if (!Array.isArray(list) || list.some((entry) => typeof entry !== 'string')) {
+      throw new InvalidArgumentError('options.trustedProxies', 'an array of addresses or CIDRs such as ["10.0.0.0/8", "::1"]', list);
+    }
+    trustedProxies = Object.freeze([...list]);
+  }
 
   return {
-    host, port, name, maxSockets, maxClients, maxClientsPerAddress, rejectMessage, debug, rxBufferSize,
+    host, port, path, name, maxSockets, maxClients, maxClientsPerAddress, rejectMessage, debug, rxBufferSize,
     backlog, idleTimeout, maxLifetime, closeTimeout, noDelay, keepAlive, keepAliveDelay, allowHalfOpen, onError,
+    notify, maxSendQueue, sendQueueFull, framing, tls, reusePort, proxyProtocol, proxyProtocolTimeout, trustedProxies,
   };
+}
+
+/** server.listen({ reusePort }) exists from Node 22.12 and 23.1 on (SO_REUSEPORT). */
+export function supportsReusePort(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+/** The core refuses layouts past its limit: say so in the options' terms. */
+function checkMemory(maxSockets: number, rxBufferSize: number): void {
+  try {
+    layoutBytes({ maxSockets, rxBufferSize });
+  } catch (error) {
+    if (!(error instanceof CoreConfigError)) throw error;
+    if (error.status !== K.ERR_CONFIG_TOO_LARGE) throw error;
+    throw new InvalidArgumentError('options.maxSockets × options.rxBufferSize',
+      `small enough that the core's memory stays within ${K.MAX_LAYOUT_BYTES} bytes`, `${maxSockets} × ${rxBufferSize}`);
+  }
 }

@@ -48,6 +48,14 @@ export class PendingQueue<T, P = undefined> {
     entry.resolve(value);
   }
 
+  /** Rejects the oldest call with `error`. */
+  rejectFirst(error: unknown): void {
+    const entry = this.#entries.shift();
+    if (!entry) return;
+    clear(entry);
+    entry.reject(error);
+  }
+
   /** Rejects every call with `error`. */
   rejectAll(error: unknown): void {
     for (const entry of this.#entries.splice(0)) {

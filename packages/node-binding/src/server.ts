@@ -1,25 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { constants as K, createCore, type WasmCore } from '@tcpserv/core-wasm';
-import { Client, type ClientHost } from './client.js';
+import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
+import { formatHostPort } from './address.js';
+import { type Arrival, type RemoteEndpoint, type Stage, StageError } from './arrival.js';
+import { Client, type ClientHost, type CloseReason } from './client.js';
 import { coarseNow, holdClock, preciseNow } from './clock.js';
-import { AbortError, ListenError, ServerDestroyedError, formatHostPort } from './errors.js';
+import { expectStatus } from './core-boundary.js';
+import { createServerCore } from './core-factory.js';
+import { DEFAULTS } from './defaults.js';
+import { clampToDescriptorLimit } from './descriptor-limit.js';
+import {
+  AbortError, ClientClosedError, InternalError, InvalidArgumentError, ListenError, SendQueueFullError, SendTimeoutError,
+  ServerDestroyedError,
+} from './errors.js';
+import { type NotifyCallback, TcpEvent } from './notify.js';
 import { type ResolvedOptions, type ServerOptions, resolveOptions } from './options.js';
 import { PendingQueue } from './pending.js';
-import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout } from './validate.js';
-
-/** The notify callback's events (the seed's TCP_SERVER_EVENT_*). */
-export enum TcpEvent {
-  /** A client connected. Delivered once per client, before anything else about it. */
-  CONNECT = 'CONNECT',
-  /** New bytes (or end of stream) can be read; at most one pending per client. */
-  RECV = 'RECV',
-  /** The connection closed. Delivered once per client, last. Unread bytes stay readable. */
-  DISCONNECT = 'DISCONNECT',
-}
-
-/** `(client, event) => …`; may return a promise. A throw or rejection goes to `onError`. */
-export type NotifyCallback = (client: Client, event: TcpEvent) => unknown;
+import type { ReadPathKind } from './read-path.js';
+import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** Counters of one server. */
 export interface ServerStats {
@@ -28,7 +25,7 @@ export interface ServerStats {
   readonly live: number;
   /** The admission limit now. */
   readonly maxClients: number;
-  /** Connected clients that accept() has not returned yet. */
+  /** Connected clients that accept() could still return. */
   readonly pendingAccept: number;
   /** Clients whose reading is paused because their receive buffer is full. */
   readonly paused: number;
@@ -38,26 +35,52 @@ export interface ServerStats {
   readonly rejected: number;
   /** Clients disconnected. */
   readonly closed: number;
+  /** Clients disconnected, by reason (see CloseReason). */
+  readonly closedByReason: Readonly<Record<CloseReason, number>>;
+  /** Clients closed because they did not take their sends (`sendQueueFull: 'close'`). */
+  readonly slowClosed: number;
+  /** Clients closed for a frame larger than maxFrameSize. */
+  readonly frameErrors: number;
+  /** Connections whose TLS handshake failed (never clients). */
+  readonly tlsErrors: number;
+  /** Connections whose PROXY header was missing, malformed, too slow or from an untrusted address. */
+  readonly proxyErrors: number;
   /** accept() failures reported by the system (EMFILE, ENFILE, …). */
   readonly acceptErrors: number;
   /** Bytes received from all clients. */
   readonly bytesIn: number;
-  /** Bytes handed to the sockets of all clients. */
+  /** Bytes the kernel took for all clients. */
   readonly bytesOut: number;
+  /** Bytes accepted by send and not yet taken by the kernel, over all clients. */
+  readonly sendQueueBytes: number;
   /** Client table slots in use (connected clients plus disconnected ones with unread bytes). */
   readonly usedSlots: number;
 }
 
-/** What `server.address()` returns. */
+/** What `server.address()` returns for a TCP server (a Unix socket server returns its path). */
 export interface ServerAddress {
   readonly address: string;
   readonly port: number;
   readonly family: string;
 }
 
-const RESOLVED_NULL = Promise.resolve(null);
-/** Descriptors kept free for everything else a process opens (files, stdio, the listener …). */
-const DESCRIPTOR_RESERVE = 32;
+/** What `server.broadcast()` resolves with: how many clients got the data, how many were skipped or gone. */
+export interface BroadcastResult {
+  /** Clients whose kernel took every byte. */
+  readonly sent: number;
+  /** Clients skipped: their send queue was full or the send timed out. */
+  readonly dropped: number;
+  /** Clients that were closed (or closed as too slow) before the data went out. */
+  readonly closed: number;
+}
+
+/** Options of `server.broadcast()`. */
+export interface BroadcastOptions {
+  /** A client (or clients) not to send to, e.g. the sender of a chat line. */
+  except?: Client | Iterable<Client>;
+  /** Per-client send timeout in ms. Default WAIT_FOREVER. */
+  timeout?: number;
+}
 
 /**
  * Hands a socket to a server as if it had just been accepted. For tests that drive the binding
@@ -65,37 +88,60 @@ const DESCRIPTOR_RESERVE = 32;
  * @internal
  */
 export const adoptSocket = Symbol('tcpserv.adoptSocket');
+/** Only createServer may construct a TcpServer (the constructor's first argument). */
+const CONSTRUCT = Symbol('tcpserv.construct');
 /** Grace given to a refused connection to take its rejectMessage before it is reset. */
 const REJECT_LINGER_MS = 1000;
 /** At most one accept-failure report per this many ms: EMFILE comes in bursts. */
 const ACCEPT_ERROR_REPORT_MS = 1000;
+const RESOLVED_NULL = Promise.resolve(null);
 
 /**
  * Creates a TCP server and resolves once it is listening (the seed's tcpserver_create).
  * Throws InvalidArgumentError at once for a bad option; rejects with ListenError
- * (code EADDRINUSE, EACCES, …) if it cannot listen.
+ * (code EADDRINUSE, EACCES, …) if it cannot listen, CoreOutOfMemoryError if the process has
+ * no address space left for another core (each reserves ~10 GiB of virtual memory).
  */
 export function createServer(options: ServerOptions): Promise<TcpServer> {
   const resolved = resolveOptions(options);
-  const server = new TcpServer(resolved);
+  let server: TcpServer;
+  try {
+    server = new TcpServer(CONSTRUCT, resolved);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return server.listen().then(() => server);
 }
 
 /**
  * A listening TCP server whose clients live in its own WebAssembly core. Use `accept()` and
- * per-client `recv`/`send` (blocking style), `setNotifyCallback` (callback style), or both.
+ * per-client `recv`/`send` (blocking style), the notify callback (callback style), or both.
  */
 export class TcpServer implements AsyncIterable<Client> {
   readonly name: string;
   readonly #options: ResolvedOptions;
-  readonly #core: WasmCore;
+  readonly #core: CoreApi;
   readonly #net: NetServer;
   readonly #host: ClientHost;
-  /** Core handle → client, for every client whose slot is still held. */
-  readonly #clients = new Map<number, Client>();
+  /** Clients by core slot, for every client whose slot is still held. */
+  readonly #clients: Array<Client | undefined>;
   readonly #perAddress = new Map<string, number>();
   readonly #acceptWaiters = new PendingQueue<Client | null>();
+  readonly #stages: Stage[] = [];
+  /** Connections admitted and still in a stage (PROXY header, TLS handshake). */
+  readonly #arriving = new Set<Socket>();
+  readonly #stageAbort = new AbortController();
+  readonly #recvAgain = new Set<Client>();
+  readonly #closedByReason: Record<CloseReason, number> = {
+    peer: 0, error: 0, close: 0, abort: 0, idle: 0, lifetime: 0, server: 0, slow: 0, frame: 0,
+  };
+  readonly #counts = { slow: 0, frame: 0, tls: 0, proxy: 0 };
   #notify: NotifyCallback | undefined;
+  /** Clients opened whose CONNECT is not dispatched yet: accept() must not hand them out first. */
+  #connectsPending = 0;
+  #drainScheduled = false;
+  /** A drain is set for after this loop turn's reads (setImmediate). */
+  #drainAfterReads = false;
   #draining = false;
   #destroyed = false;
   #destroyPromise: Promise<void> | undefined;
@@ -104,60 +150,88 @@ export class TcpServer implements AsyncIterable<Client> {
   #stopping = false;
   #onIdle: (() => void) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
-  #rejectedByAddress = 0;
+  /** Refusals decided here rather than by the core's open (per-address limit, arrivals in stages). */
+  #rejectedHere = 0;
   #acceptErrors = 0;
   #lastAcceptErrorReport = -Infinity;
-  #address: ServerAddress | undefined;
+  #address: ServerAddress | string | undefined;
   #releaseClock: (() => void) | undefined;
+  #readPathLogged = false;
+  readonly #drainTask = (): void => this.#drain();
 
   /** @internal Use createServer(). */
-  constructor(options: ResolvedOptions) {
+  constructor(token: typeof CONSTRUCT, options: ResolvedOptions) {
+    if (token !== CONSTRUCT) throw new TypeError('use createServer() to create a TcpServer');
     this.#options = options;
     this.name = options.name;
-    this.#core = createCore({
+    const { rxBufferSize } = options;
+    this.#core = createServerCore({
       maxSockets: options.maxSockets,
       maxClients: clampToDescriptorLimit(options.maxClients, options.name),
-      rxBufferSize: options.rxBufferSize,
+      rxBufferSize,
+      // Reads are bounded by the ring's free room, so the ring filling up is the pause; half
+      // empty is the resume (enough room for a useful read).
+      highWatermark: rxBufferSize,
+      lowWatermark: rxBufferSize / 2,
     });
+    this.#clients = new Array<Client | undefined>(options.maxSockets);
+    this.#notify = options.notify;
     this.#host = {
       core: this.#core,
       options,
-      drain: () => this.#drain(),
+      requestDrain: () => this.#requestDrain(),
+      requestDrainAfterReads: () => this.#requestDrainAfterReads(),
+      requestRecv: (client) => {
+        this.#recvAgain.add(client);
+        this.#requestDrain();
+      },
       now: coarseNow,
       forget: (client) => this.#forget(client),
+      report: (error, client) => this.#report(error, client),
+      count: (what) => {
+        this.#counts[what]++;
+      },
+      readPathChosen: (kind, why) => this.#readPathChosen(kind, why),
     };
     // allowHalfOpen on the socket always: the half-close policy is ours (see Client).
-    this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false });
+    // pauseOnConnect: not a byte is read before the client decides how to read (read-path.ts).
+    this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: true });
     this.#net.on('connection', (socket) => this.#onConnection(socket));
   }
 
-  /** @internal */
+  /** @internal Starts listening; createServer calls it once. */
   listen(): Promise<void> {
-    const { host, port, backlog } = this.#options;
+    const { host, port, backlog, path, reusePort } = this.#options;
+    const where = path ?? formatHostPort(host, port);
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         this.#net.off('listening', onListening);
         this.#destroyed = true;
-        reject(new ListenError(error.code ?? 'ERR_LISTEN', host, port, error));
+        reject(new ListenError(error.code ?? 'ERR_LISTEN', where, error));
       };
       const onListening = (): void => {
         this.#net.off('error', onError);
         this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
-        if (a && typeof a === 'object') this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        if (typeof a === 'string') this.#address = a;
+        else if (a) this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
         this.#releaseClock = holdClock();
         this.#startSweep();
-        this.#log(`listening on ${formatHostPort(this.#address?.address ?? host, this.#address?.port ?? port)}`);
+        this.#log(`listening on ${path ?? formatHostPort(a && typeof a === 'object' ? a.address : host, a && typeof a === 'object' ? a.port : port)}`);
         resolve();
       };
       this.#net.once('error', onError);
       this.#net.once('listening', onListening);
-      this.#net.listen({ host, port, backlog });
+      if (path !== undefined) this.#net.listen({ path, backlog });
+      else this.#net.listen({ host, port, backlog, ...(reusePort ? { reusePort } : {}) });
     });
   }
 
-  /** The bound address; `port` is the real one when 0 was asked for. */
-  address(): ServerAddress {
+  /**
+   * The bound address (`port` is the real one when 0 was asked for); for a Unix socket server,
+   * its path (a string), as node:net's `server.address()`.
+   */
+  address(): ServerAddress | string {
     if (!this.#address || this.#destroyed) throw new ServerDestroyedError(this.name);
     return this.#address;
   }
@@ -172,7 +246,7 @@ export class TcpServer implements AsyncIterable<Client> {
     checkSignal('signal', signal);
     if (this.#destroyed) return Promise.reject(new ServerDestroyedError(this.name));
     if (signal?.aborted) return Promise.reject(new AbortError('accept', signal.reason));
-    if (this.#acceptWaiters.length === 0) {
+    if (this.#acceptWaiters.length === 0 && this.#connectsPending === 0) {
       const client = this.#takeAccepted();
       if (client) return Promise.resolve(client);
     }
@@ -183,7 +257,8 @@ export class TcpServer implements AsyncIterable<Client> {
 
   /**
    * Sets (or with null, removes) the callback for CONNECT / RECV / DISCONNECT (the seed's
-   * tcpserver_set_notify_callback). Works alongside accept(): a client may be both.
+   * tcpserver_set_notify_callback). Works alongside accept(): a client may be both. To see
+   * every client's CONNECT, give it as the `notify` option instead.
    */
   setNotifyCallback(callback: NotifyCallback | null): void {
     const notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
@@ -195,30 +270,76 @@ export class TcpServer implements AsyncIterable<Client> {
   setMaxClients(maxClients: number): void {
     checkInteger('maxClients', maxClients, 1, this.#options.maxSockets);
     if (this.#destroyed) throw new ServerDestroyedError(this.name);
-    this.#core.setMaxClients(clampToDescriptorLimit(maxClients, this.name));
+    expectStatus('setMaxClients', this.#core.setMaxClients(clampToDescriptorLimit(maxClients, this.name)));
   }
 
   /** Connected clients (not yet disconnected). */
   *clients(): IterableIterator<Client> {
-    for (const client of [...this.#clients.values()]) {
+    for (const client of this.#clients.filter((c): c is Client => c !== undefined)) {
       if (!client.disconnected) yield client;
     }
   }
 
+  /**
+   * Sends `data` to every connected client (but `except`), holding the data once: each client
+   * gets its own send, so one slow client never delays the others. Resolves when every send
+   * settled, with how many clients got it, were skipped (queue full, timeout) or were closed.
+   */
+  broadcast(data: string | Uint8Array, options: BroadcastOptions = {}): Promise<BroadcastResult> {
+    const bytes = toSendBytes('data', data);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+    const timeout = options.timeout === undefined ? WAIT_FOREVER : checkTimeout('options.timeout', options.timeout);
+    const except = new Set<Client>(options.except instanceof Client ? [options.except] : options.except ?? []);
+    if (this.#destroyed) return Promise.reject(new ServerDestroyedError(this.name));
+    let sent = 0;
+    let dropped = 0;
+    let closed = 0;
+    const sends: Array<Promise<void>> = [];
+    for (const client of this.clients()) {
+      if (except.has(client)) continue;
+      sends.push(client.send(bytes, timeout).then(
+        () => {
+          sent++;
+        },
+        (error: unknown) => {
+          if (error instanceof SendQueueFullError) {
+            if (client.closed) closed++;
+            else dropped++;
+          } else if (error instanceof SendTimeoutError) {
+            dropped++;
+          } else if (error instanceof ClientClosedError) {
+            closed++;
+          } else {
+            throw error;
+          }
+        },
+      ));
+    }
+    return Promise.all(sends).then(() => Object.freeze({ sent, dropped, closed }));
+  }
+
   stats(): ServerStats {
     const s = this.#core.stats();
+    let sendQueueBytes = 0;
+    for (const client of this.#clients) if (client) sendQueueBytes += client.bufferedAmount;
     return Object.freeze({
       name: this.name,
       live: s.live,
       maxClients: s.maxClients,
-      pendingAccept: s.pendingAccept,
+      pendingAccept: this.#destroyed ? 0 : s.pendingAccept,
       paused: s.paused,
       opened: s.opened,
-      rejected: s.rejected + this.#rejectedByAddress,
+      rejected: s.rejected + this.#rejectedHere,
       closed: s.closed,
+      closedByReason: Object.freeze({ ...this.#closedByReason }),
+      slowClosed: this.#counts.slow,
+      frameErrors: this.#counts.frame,
+      tlsErrors: this.#counts.tls,
+      proxyErrors: this.#counts.proxy,
       acceptErrors: this.#acceptErrors,
       bytesIn: s.bytesIn,
       bytesOut: s.bytesOut,
+      sendQueueBytes,
       usedSlots: s.usedSlots,
     });
   }
@@ -238,14 +359,16 @@ export class TcpServer implements AsyncIterable<Client> {
     this.#destroyed = true;
     this.#stopping = true;
     clearInterval(this.#sweepTimer);
+    this.#stageAbort.abort();
+    for (const socket of this.#arriving) socket.destroy();
     this.#acceptWaiters.rejectAll(new ServerDestroyedError(this.name));
     const listenerClosed = new Promise<void>((resolve) => {
       if (!this.#net.listening) resolve();
       else this.#net.close(() => resolve());
     });
-    const clientsClosed = [...this.#clients.values()].map((client) => client.destroyForServer());
+    const clientsClosed = [...this.clients()].map((client) => client.destroyForServer());
     this.#destroyPromise = Promise.all([listenerClosed, ...clientsClosed]).then(() => {
-      for (const client of [...this.#clients.values()]) this.#forget(client);
+      for (const client of this.#clients) if (client) this.#forget(client);
       this.#releaseClock?.();
       this.#log('destroyed');
     });
@@ -259,7 +382,7 @@ export class TcpServer implements AsyncIterable<Client> {
    * or after `timeout` ms (WAIT_FOREVER = no deadline), whichever comes first.
    * Resolves when the server is destroyed. Idempotent; destroy() cuts it short.
    */
-  shutdown(timeout: number = 5000): Promise<void> {
+  shutdown(timeout: number = DEFAULTS.shutdownTimeout): Promise<void> {
     checkTimeout('timeout', timeout);
     if (this.#shutdownPromise) return this.#shutdownPromise;
     if (this.#destroyPromise) return this.#destroyPromise;
@@ -275,13 +398,13 @@ export class TcpServer implements AsyncIterable<Client> {
       };
       const deadline = timeout === WAIT_FOREVER ? undefined : setTimeout(finish, timeout);
       this.#onIdle = finish;
-      if (this.#core.stats().live === 0) finish();
+      if (this.#core.stats().live === 0 && this.#arriving.size === 0) finish();
     });
     return this.#shutdownPromise;
   }
 
   /** Accepts clients until the server is destroyed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Client> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<Client, void, undefined> {
     for (;;) {
       let client: Client | null;
       try {
@@ -307,30 +430,104 @@ export class TcpServer implements AsyncIterable<Client> {
       socket.destroy();
       return;
     }
-    const options = this.#options;
-    const ip = socket.remoteAddress ?? '';
-    if (options.maxClientsPerAddress > 0 && (this.#perAddress.get(ip) ?? 0) >= options.maxClientsPerAddress) {
-      this.#rejectedByAddress++;
-      this.#refuse(socket, 'per-address limit');
+    const remote = remoteOf(socket, this.#options.path !== undefined);
+    if (!this.#admit(socket, remote)) return;
+    const arrival: Arrival = { socket, remote };
+    if (this.#stages.length === 0) {
+      this.#openClient(arrival);
       return;
     }
-    const handle = this.#core.open(preciseNow());
-    if (handle < 0) {
-      this.#refuse(socket, handle === K.ERR_LIMIT ? 'maxClients reached' : 'client table full');
-      return;
-    }
-    const info = this.#core.inspect(handle);
-    const serial = typeof info === 'number' ? 0 : info.serial;
-    const client = new Client(this.#host, handle, socket, serial);
-    this.#clients.set(handle, client);
-    this.#perAddress.set(ip, (this.#perAddress.get(ip) ?? 0) + 1);
-    this.#drain();
+    // Counted against maxClients from TCP accept on, so a handshake flood holds at most
+    // maxClients sockets.
+    this.#arriving.add(socket);
+    void this.#runStages(arrival);
   }
 
-  #refuse(socket: Socket, why: string): void {
-    this.#log(`client refused (${why}): ${socket.remoteAddress}:${socket.remotePort}`);
+  /** Limits at TCP accept: the per-address limit and room for one more client. */
+  #admit(socket: Socket, remote: RemoteEndpoint): boolean {
+    const options = this.#options;
+    if (remote.family !== 'unix' && options.maxClientsPerAddress > 0
+      && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
+      this.#rejectedHere++;
+      this.#refuse(socket, remote, 'per-address limit');
+      return false;
+    }
+    if (this.#arriving.size > 0) {
+      const { live, maxClients } = this.#core.stats();
+      if (live + this.#arriving.size >= maxClients) {
+        this.#rejectedHere++;
+        this.#refuse(socket, remote, 'maxClients reached');
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async #runStages(first: Arrival): Promise<void> {
+    let arrival = first;
+    try {
+      for (const stage of this.#stages) arrival = await stage(arrival, this.#stageAbort.signal);
+    } catch (error) {
+      this.#arriving.delete(first.socket);
+      arrival.socket.destroy();
+      first.socket.destroy();
+      if (!(error instanceof StageError)) {
+        this.#report(error);
+      } else if (error.kind !== 'local') {
+        this.#counts[error.kind]++;
+        this.#log(`connection from ${formatHostPort(arrival.remote.address, arrival.remote.port)} refused (${error.message})`);
+      }
+      this.#wakeIdle();
+      return;
+    }
+    this.#arriving.delete(first.socket);
+    if (this.#destroyed || this.#stopping) {
+      arrival.socket.destroy();
+      this.#wakeIdle();
+      return;
+    }
+    // The PROXY stage may have revealed the real address: the per-address limit applies to it.
+    const { remote } = arrival;
+    const options = this.#options;
+    if (remote.address !== first.remote.address && options.maxClientsPerAddress > 0
+      && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
+      this.#rejectedHere++;
+      this.#refuse(arrival.socket, remote, 'per-address limit');
+      return;
+    }
+    this.#openClient(arrival);
+  }
+
+  #openClient(arrival: Arrival): void {
+    const { socket, remote } = arrival;
+    const result = this.#core.open(preciseNow());
+    if (result < 0) {
+      expectStatus('open', result, K.ERR_LIMIT, K.ERR_TABLE_FULL);
+      this.#refuse(socket, remote, result === K.ERR_LIMIT ? 'maxClients reached' : 'client table full');
+      return;
+    }
+    const handle = result as Handle;
+    const serial = this.#core.inspect(handle)?.serial ?? 0;
+    let client: Client;
+    try {
+      client = new Client(this.#host, handle, arrival, serial);
+    } catch (error) {
+      expectStatus('close', this.#core.close(handle));
+      expectStatus('release', this.#core.release(handle));
+      socket.destroy();
+      this.#report(error);
+      return;
+    }
+    this.#clients[this.#core.slotOf(handle)] = client;
+    this.#connectsPending++;
+    if (remote.family !== 'unix') this.#perAddress.set(remote.address, (this.#perAddress.get(remote.address) ?? 0) + 1);
+    this.#requestDrain();
+  }
+
+  #refuse(socket: Socket, remote: RemoteEndpoint, why: string): void {
+    this.#log(`client refused (${why}): ${remote.family === 'unix' ? 'unix' : formatHostPort(remote.address, remote.port)}`);
     const message = this.#options.rejectMessage;
-    if (!message) {
+    if (!message || this.#options.tls) {
       socket.destroy();
       return;
     }
@@ -351,33 +548,75 @@ export class TcpServer implements AsyncIterable<Client> {
     }
   }
 
+  #readPathChosen(kind: ReadPathKind, why: string | undefined): void {
+    if (this.#readPathLogged) return;
+    this.#readPathLogged = true;
+    this.#log(`read path: ${kind}${why ? ` (${why})` : ''}`);
+  }
+
   // ── Events ────────────────────────────────────────────────────────────────────
 
-  /** Drains the core's event queue. Events queued by callbacks are handled by the same loop. */
+  /**
+   * Every core event reaches callbacks and waiters from here, and this runs only from its
+   * own microtask — after the socket I/O callback or the user's call that produced the
+   * events has returned, never inside a user's recv/tryRecv/send. So a callback that reads
+   * (freeing ring room, letting a paused socket's bytes in) never finds itself called again
+   * underneath its own read. Events that callbacks cause are handled by the same loop.
+   */
+  #requestDrain(): void {
+    if (this.#drainScheduled || this.#draining) return;
+    this.#drainScheduled = true;
+    queueMicrotask(this.#drainTask);
+  }
+
+  #requestDrainAfterReads(): void {
+    if (this.#drainAfterReads || this.#drainScheduled || this.#draining) return;
+    this.#drainAfterReads = true;
+    setImmediate(this.#drainTask);
+  }
+
   #drain(): void {
-    if (this.#draining) return;
+    this.#drainScheduled = false;
+    this.#drainAfterReads = false;
     this.#draining = true;
     try {
       const core = this.#core;
-      for (let kind = core.nextEvent(); kind !== K.EV_NONE; kind = core.nextEvent()) {
-        const client = this.#clients.get(core.eventHandle());
-        if (client) this.#dispatch(kind, client);
+      // Until both are empty: a callback run for a re-delivered RECV may queue core events.
+      for (;;) {
+        for (let event = core.nextEvent(); event !== 0; event = core.nextEvent()) {
+          const client = this.#clients[event >>> 3];
+          if (client) this.#dispatchGuarded(event & 7, client);
+        }
+        if (this.#recvAgain.size === 0) break;
+        const clients = [...this.#recvAgain];
+        this.#recvAgain.clear();
+        for (const client of clients) if (!client.disconnected && !client.closed) this.#dispatchGuarded(K.EV_RECV, client);
       }
     } finally {
       this.#draining = false;
     }
   }
 
+  /** An internal error while handling one client's event closes that client, never the server. */
+  #dispatchGuarded(kind: number, client: Client): void {
+    try {
+      this.#dispatch(kind, client);
+    } catch (error) {
+      this.#report(error, client);
+      void client.abort();
+    }
+  }
+
   #dispatch(kind: number, client: Client): void {
     switch (kind) {
       case K.EV_CONNECT:
-        this.#log(`client connect:${client.id} ${formatHostPort(client.remoteAddress, client.remotePort)}`);
+        this.#connectsPending--;
+        this.#log(`client connect:${client.id} ${client.remoteFamily === 'unix' ? 'unix' : formatHostPort(client.remoteAddress, client.remotePort)}`);
         this.#wakeAcceptWaiters();
         this.#callNotify(client, TcpEvent.CONNECT);
         return;
       case K.EV_RECV:
-        client.onReadable();
-        this.#callNotify(client, TcpEvent.RECV);
+        this.#onRecv(client);
         return;
       case K.EV_PAUSE:
         client.onPause();
@@ -388,18 +627,27 @@ export class TcpServer implements AsyncIterable<Client> {
       case K.EV_DISCONNECT:
         this.#onDisconnect(client);
         return;
+      default:
+        throw new InternalError('nextEvent', kind);
     }
   }
 
+  #onRecv(client: Client): void {
+    if (client.onReadable()) this.#callNotify(client, TcpEvent.RECV);
+  }
+
   #onDisconnect(client: Client): void {
-    const ip = client.remoteAddress;
-    const count = (this.#perAddress.get(ip) ?? 1) - 1;
-    if (count > 0) this.#perAddress.set(ip, count);
-    else this.#perAddress.delete(ip);
+    if (client.remoteFamily !== 'unix') {
+      const ip = client.remoteAddress;
+      const count = (this.#perAddress.get(ip) ?? 1) - 1;
+      if (count > 0) this.#perAddress.set(ip, count);
+      else this.#perAddress.delete(ip);
+    }
     this.#log(`client disconnect:${client.id}`);
     client.onDisconnect();
+    this.#closedByReason[client.closeReason ?? 'peer']++;
     const result = this.#callNotify(client, TcpEvent.DISCONNECT);
-    if (this.#onIdle && this.#core.stats().live === 0) queueMicrotask(() => this.#onIdle?.());
+    this.#wakeIdle();
     // Who may still read the bytes a disconnected client left behind? A client returned by
     // accept() belongs to the app until it reads to end of stream or closes it. Any other
     // client was only ever seen by the notify callback: its bytes stay readable until the
@@ -410,6 +658,10 @@ export class TcpServer implements AsyncIterable<Client> {
       if (isThenable(result)) result.then(() => this.#forget(client), () => this.#forget(client));
       else this.#forget(client);
     }
+  }
+
+  #wakeIdle(): void {
+    if (this.#onIdle && this.#core.stats().live === 0 && this.#arriving.size === 0) queueMicrotask(() => this.#onIdle?.());
   }
 
   #callNotify(client: Client, event: TcpEvent): unknown {
@@ -430,7 +682,9 @@ export class TcpServer implements AsyncIterable<Client> {
   #forget(client: Client): void {
     const handle = client.handle;
     if (handle === 0) return;
-    this.#clients.delete(handle);
+    const slot = this.#core.slotOf(handle);
+    if (this.#clients[slot] === client) this.#clients[slot] = undefined;
+    this.#recvAgain.delete(client);
     client.releaseSlot();
   }
 
@@ -439,8 +693,11 @@ export class TcpServer implements AsyncIterable<Client> {
   #takeAccepted(): Client | undefined {
     for (;;) {
       const handle = this.#core.accept();
-      if (handle <= 0) return undefined;
-      const client = this.#clients.get(handle);
+      if (handle <= 0) {
+        expectStatus('accept', handle);
+        return undefined;
+      }
+      const client = this.#clients[this.#core.slotOf(handle as Handle)];
       if (client) {
         client.markAccepted();
         return client;
@@ -449,6 +706,9 @@ export class TcpServer implements AsyncIterable<Client> {
   }
 
   #wakeAcceptWaiters(): void {
+    // Clients leave the accept queue in CONNECT order, so while a later CONNECT is still
+    // queued the head may not have had its own yet: wait for the last one of the batch.
+    if (this.#connectsPending > 0) return;
     while (this.#acceptWaiters.length > 0) {
       const client = this.#takeAccepted();
       if (!client) return;
@@ -472,10 +732,10 @@ export class TcpServer implements AsyncIterable<Client> {
     const { idleTimeout, maxLifetime } = this.#options;
     const now = preciseNow();
     for (const handle of this.#core.expired(now, idleTimeout, maxLifetime)) {
-      const client = this.#clients.get(handle);
+      const client = this.#clients[this.#core.slotOf(handle)];
       if (!client) continue;
       const info = this.#core.inspect(handle);
-      const lifetimeOver = maxLifetime > 0 && typeof info !== 'number' && now - info.connectTime >= maxLifetime;
+      const lifetimeOver = maxLifetime > 0 && info !== undefined && now - info.connectTime >= maxLifetime;
       const reason = lifetimeOver ? 'lifetime' : 'idle';
       this.#log(`client ${reason} timeout:${client.id}`);
       client.expire(reason);
@@ -506,34 +766,10 @@ export class TcpServer implements AsyncIterable<Client> {
 
 function noop(): void {}
 
-/**
- * A maxClients the process cannot hold open (RLIMIT_NOFILE, soft) would turn into accept
- * failures at run time; clamp it when the server starts, with a warning, instead.
- * Only Linux exposes the limit without a native addon (/proc/self/limits); elsewhere the
- * value is kept and EMFILE is handled at accept time.
- */
-export function clampToDescriptorLimit(maxClients: number, name: string): number {
-  const limit = openFilesLimit();
-  if (limit === undefined) return maxClients;
-  const supportable = Math.max(1, limit - DESCRIPTOR_RESERVE);
-  if (maxClients <= supportable) return maxClients;
-  process.emitWarning(
-    `[${name}] maxClients ${maxClients} exceeds what this process can hold open (open files limit ${limit}, ` +
-      `${DESCRIPTOR_RESERVE} kept in reserve); using maxClients ${supportable}. Raise the limit with ulimit -n.`,
-    { code: 'TCPSERV_MAX_CLIENTS_CLAMPED' },
-  );
-  return supportable;
-}
-
-function openFilesLimit(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = line?.split(/\s{2,}/)[1];
-    const value = soft === undefined || soft === 'unlimited' ? NaN : Number(soft);
-    return Number.isInteger(value) && value > 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
+/** The peer of an accepted socket; Unix peers have no address. */
+function remoteOf(socket: Socket, unix: boolean): RemoteEndpoint {
+  if (unix) return { address: '', port: 0, family: 'unix' };
+  return { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

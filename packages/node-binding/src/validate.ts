@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from './errors.js';
 
+import { MAX_TIMEOUT } from './defaults.js';
+
+export { MAX_TIMEOUT };
+
 /** Wait without limit (RT-Thread's RT_WAITING_FOREVER). */
 export const WAIT_FOREVER = -1;
-/** Largest timeout in milliseconds (what setTimeout can hold). */
-export const MAX_TIMEOUT = 2 ** 31 - 1;
 
 const TIMEOUT_RULE = `WAIT_FOREVER (-1) or an integer from 0 to ${MAX_TIMEOUT} (milliseconds)`;
 
@@ -48,20 +50,38 @@ export function checkHost(name: string, value: unknown): string {
   return value;
 }
 
-/** A receive buffer: a non-empty Uint8Array (Buffer included). */
+export const RECV_BUFFER_RULE = 'a non-empty Buffer or Uint8Array (not detached)';
+
+/**
+ * A receive buffer: a non-empty Uint8Array (Buffer included). A detached buffer, or a view of
+ * a resizable ArrayBuffer shrunk to nothing, has length 0 and is refused the same way.
+ */
 export function checkRecvBuffer(name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length === 0) {
-    throw new InvalidArgumentError(name, 'a non-empty Buffer or Uint8Array', value);
+    throw new InvalidArgumentError(name, RECV_BUFFER_RULE, value);
   }
   return value;
 }
 
-/** Bytes to send: Buffer/Uint8Array as is, strings as UTF-8. */
+/** True when `view`'s ArrayBuffer was detached (transferred): V8 refuses to build a view on it. */
+export function isDetached(view: ArrayBufferView): boolean {
+  if (view.byteLength > 0) return false;
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export const SEND_DATA_RULE = 'a Buffer, a Uint8Array or a string (not detached)';
+
+/** Bytes to send: Buffer/Uint8Array as is (never copied), strings as UTF-8. */
 export function toSendBytes(name: string, value: unknown): Buffer {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (!(value instanceof Uint8Array) || isDetached(value)) throw new InvalidArgumentError(name, SEND_DATA_RULE, value);
   if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  throw new InvalidArgumentError(name, 'a Buffer, a Uint8Array or a string', value);
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
 export function checkFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T {

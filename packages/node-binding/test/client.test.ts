@@ -150,17 +150,19 @@ describe('#send', () => {
     expect(timeout.code).toBe('ERR_TCPSERV_SEND_TIMEOUT');
     expect(timeout.bytesSent).toBeGreaterThan(0);
     expect(timeout.bytesSent).toBeLessThan(big.length);
-    expect(timeout.message).toBe(`send to client 1 timed out after 200 ms with ${timeout.bytesSent} of ${big.length} bytes sent`);
+    const queued = timeout.bytesQueued > 0 ? ` and ${timeout.bytesQueued} still queued in the socket` : '';
+    expect(timeout.message).toBe(`send to client 1 timed out after 200 ms with ${timeout.bytesSent} of ${big.length} bytes sent${queued}`);
     expect(server.stats().bytesOut).toBe(timeout.bytesSent);
 
-    // The peer reads again: exactly bytesSent bytes arrive, then a later send goes through.
+    // The peer reads again: exactly bytesSent + bytesQueued bytes arrive, then a later send goes through.
     peer.resume();
     const tail = Buffer.from('after the timeout');
-    const received = readExactly(peer, timeout.bytesSent + tail.length, 20_000);
+    const received = readExactly(peer, timeout.bytesSent + timeout.bytesQueued + tail.length, 20_000);
     expect(await client.send(tail, 10_000)).toBe(tail.length);
     const bytes = await received;
-    expect(sha256(bytes.subarray(0, timeout.bytesSent))).toBe(sha256(big.subarray(0, timeout.bytesSent)));
-    expect(bytes.subarray(timeout.bytesSent).toString()).toBe('after the timeout');
+    const wentOut = timeout.bytesSent + timeout.bytesQueued;
+    expect(sha256(bytes.subarray(0, wentOut))).toBe(sha256(big.subarray(0, wentOut)));
+    expect(bytes.subarray(wentOut).toString()).toBe('after the timeout');
   });
 
   it('with timeout 0 sends only what the kernel takes at once and reports it in bytesSent', async () => {

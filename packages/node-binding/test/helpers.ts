@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { createServer, type ServerOptions, type TcpServer } from '../src/index.js';
+import { createServer, type ServerAddress, type ServerOptions, type TcpServer } from '../src/index.js';
 
 /** Servers created by a test file; `destroyAll` in afterEach. */
 const servers = new Set<TcpServer>();
 const sockets = new Set<Socket>();
+
+/** The TCP address of a server listening on host/port (tests of Unix servers use the path). */
+export function addr(server: TcpServer): ServerAddress {
+  const a = server.address();
+  if (typeof a === 'string') throw new Error(`server listens on the Unix socket ${a}, not TCP`);
+  return a;
+}
 
 export async function startServer(options: Partial<ServerOptions> = {}): Promise<TcpServer> {
   const server = await createServer({ host: '127.0.0.1', port: 0, ...options });
@@ -21,7 +28,7 @@ export async function destroyAll(): Promise<void> {
 
 /** A connected node:net client; destroyed by destroyAll. */
 export function dial(server: TcpServer, host?: string): Promise<Socket> {
-  const { address, port } = server.address();
+  const { address, port } = addr(server);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: host ?? address, port });
     sockets.add(socket);

@@ -3,14 +3,14 @@ import {
   AbortError, ClientClosedError, ListenError, ServerDestroyedError, TcpEvent, WAIT_FOREVER,
   createServer, type Client,
 } from '../src/index.js';
-import { delay, destroyAll, dial, ipv6Available, readAll, readExactly, startServer, waitFor } from './helpers.js';
+import { addr, delay, destroyAll, dial, ipv6Available, readAll, readExactly, startServer, waitFor } from './helpers.js';
 
 afterEach(destroyAll);
 
 describe('createServer', () => {
   it('listens on the given IPv4 address and reports the real port for port 0', async () => {
     const server = await startServer({ host: '127.0.0.1', port: 0 });
-    const address = server.address();
+    const address = addr(server);
     expect(address.address).toBe('127.0.0.1');
     expect(address.family).toBe('IPv4');
     expect(address.port).toBeGreaterThan(0);
@@ -23,7 +23,7 @@ describe('createServer', () => {
     if (await ipv6Available()) hosts.push('::1');
     const servers = await Promise.all(hosts.map((host) => startServer({ host })));
     for (const [i, server] of servers.entries()) {
-      expect(server.address().address).toBe(hosts[i]);
+      expect(addr(server).address).toBe(hosts[i]);
       await dial(server);
       await dial(server);
     }
@@ -39,7 +39,7 @@ describe('createServer', () => {
 
   it('rejects with ListenError EADDRINUSE when the port is taken', async () => {
     const server = await startServer();
-    const { port } = server.address();
+    const { port } = addr(server);
     const error = await createServer({ host: '127.0.0.1', port }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ListenError);
     expect((error as ListenError).code).toBe('EADDRINUSE');
@@ -48,12 +48,12 @@ describe('createServer', () => {
 
   it('frees the port on destroy so it can be bound again', async () => {
     const server = await startServer();
-    const { port } = server.address();
+    const { port } = addr(server);
     await dial(server);
     await server.accept(1000);
     await server.destroy();
     const again = await startServer({ port });
-    expect(again.address().port).toBe(port);
+    expect(addr(again).port).toBe(port);
   });
 });
 

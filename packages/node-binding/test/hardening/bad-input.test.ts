@@ -16,8 +16,8 @@ import { delay, destroyAll, dial, readExactly, startServer, waitFor } from '../h
 afterEach(() => Promise.race([destroyAll(), delay(2000)]));
 
 const TIMEOUT_RULE = 'WAIT_FOREVER (-1) or an integer from 0 to 2147483647 (milliseconds)';
-const BUF_RULE = 'a non-empty Buffer or Uint8Array';
-const DATA_RULE = 'a Buffer, a Uint8Array or a string';
+const BUF_RULE = 'a non-empty Buffer or Uint8Array (not detached)';
+const DATA_RULE = 'a Buffer, a Uint8Array or a string (not detached)';
 
 type ErrorClass = new (...args: never[]) => TcpServError;
 type Expectation =

@@ -281,9 +281,9 @@ async function runScenario(s: fc.Scheduler, sc: Scenario): Promise<void> {
           peer.sends.push(record);
           track(label, client.send(data, step.timeout), ({ value, error }) => {
             if (error instanceof SendTimeoutError) {
-              record.outcome = { timedOut: error.bytesSent };
+              record.outcome = { timedOut: error.bytesSent + error.bytesQueued }; // both reach the socket
               if (step.timeout === WAIT_FOREVER) return 'WAIT_FOREVER send timed out';
-              if (error.bytesSent < 0 || error.bytesSent > data.length) return `bytesSent ${error.bytesSent} of ${data.length}`;
+              if (error.bytesSent < 0 || error.bytesSent >= data.length) return `bytesSent ${error.bytesSent} of ${data.length}`;
               return undefined;
             }
             if (error) {

@@ -82,7 +82,7 @@ describe('send to a peer that never reads', () => {
     const server = await startServer();
     const socket = new FakeSocket({ kernelCapacity: 1000 });
     server[adoptSocket](socket as never);
-    const client = (await server.accept(0))!;
+    const client = (await server.accept(1000))!;
     expect(client).not.toBeNull();
     const events = ['data', 'end', 'drain', 'error', 'close', 'finish'] as const;
     const listenersBefore = events.map((e) => socket.listenerCount(e));
@@ -95,16 +95,24 @@ describe('send to a peer that never reads', () => {
         const writtenBefore = socket.writtenBytes().length;
         const error = await client.send(data, timeout).catch((e: unknown) => e);
         expect(error, `send ${i}`).toBeInstanceOf(SendTimeoutError);
-        const { bytesSent, code } = error as SendTimeoutError;
+        const { bytesSent, bytesQueued, code } = error as SendTimeoutError;
         expect(code).toBe('ERR_TCPSERV_SEND_TIMEOUT');
-        expect(bytesSent).toBe(socket.writtenBytes().length - writtenBefore);
-        expect(bytesSent).toBeLessThan(data.length);
-        expected.push(data.subarray(0, bytesSent));
-        sentTotal += bytesSent;
+        // bytesSent went to the kernel, bytesQueued are in the socket and still go out: together
+        // exactly what the socket was handed, never the whole send.
+        expect(bytesSent + bytesQueued).toBe(socket.writtenBytes().length - writtenBefore);
+        expect(bytesSent + bytesQueued).toBeLessThan(data.length);
+        expected.push(data.subarray(0, bytesSent + bytesQueued));
+        sentTotal += bytesSent + bytesQueued;
         if (i % 2 === 1) socket.peerRead(20_000); // the peer reads a little now and then
         await delay(1);
       }
       expect(sentTotal).toBeGreaterThan(0);
+      // The peer takes everything (its kernel holds 1000 bytes at a time): the queued pieces
+      // complete and are counted then.
+      for (let i = 0; i < 2000 && server.stats().bytesOut < sentTotal; i++) {
+        socket.peerRead();
+        await delay(0);
+      }
       expect(server.stats().bytesOut).toBe(sentTotal);
       expect(sha256(socket.writtenBytes())).toBe(sha256(Buffer.concat(expected)));
 
@@ -144,7 +152,8 @@ describe('send to a peer that never reads', () => {
   });
 
   it('rejects on timeout with bytesSent and leaves no Timeout handle behind (real socket, child process)', async () => {
-    const child = FixtureChild.start({ mode: 'idle' });
+    // A queue big enough for every 8 MiB send (the default maxSendQueue would refuse them).
+    const child = FixtureChild.start({ mode: 'idle', options: { maxSendQueue: 64 * 1024 * 1024 } });
     const { port } = await child.ready;
     const peer = await openPeer(port, { collect: false });
     peer.socket.pause(); // never reads
@@ -313,7 +322,7 @@ describe('half-close', () => {
     const server = await startServer({ rxBufferSize });
     const socket = new FakeSocket();
     server[adoptSocket](socket as never);
-    const client = (await server.accept(0))!;
+    const client = (await server.accept(1000))!;
     const payload = randomBytes(1000, 7);
     socket.peerSend(payload.subarray(0, 300)); // more than the ring: the socket pauses
     await waitFor(() => client.stats.paused, 'the ring to fill');
@@ -378,7 +387,7 @@ describe('garbage', () => {
       for (const [i, { label, sizes }] of chunkings.entries()) {
         const socket = new FakeSocket({ kernelCapacity: 100_000, name: label });
         server[adoptSocket](socket as never);
-        const client = (await server.accept(0))!;
+        const client = (await server.accept(1000))!;
         const payload = garbage(lengthFor(sizes), i + 100);
         const loop = (async () => {
           const buf = Buffer.alloc([7, 1000, 65536][i % 3]!);

@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import {
   ClientClosedError, ServerDestroyedError, WAIT_FOREVER, type Client, type ServerOptions, type TcpServer,
 } from '../../src/index.js';
-import { startServer } from '../helpers.js';
+import { addr, startServer } from '../helpers.js';
 
 const peers = new Set<Socket>();
 
@@ -209,7 +209,7 @@ export async function startEchoServer(options: Partial<ServerOptions> = {}, echo
       loops.push(echoLoop(client, echo.recvSize?.(index) ?? 65536, tracker, echo));
     }
   })();
-  return { server, port: server.address().port, clients, tracker, loops, acceptLoop };
+  return { server, port: addr(server).port, clients, tracker, loops, acceptLoop };
 }
 
 async function echoLoop(client: Client, size: number, tracker: Tracker, echo: EchoOptions): Promise<string> {
