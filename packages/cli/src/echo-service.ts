@@ -8,82 +8,89 @@ export interface EchoHooks {
   onError?(error: unknown, client: Client): void;
 }
 
-/**
- * Size of one echo buffer: what one read takes and one send gives back. 16 KiB is the
- * binding's send window, so a send of one buffer takes its synchronous fast path.
- */
-const ECHO_CHUNK = 16384;
-/** Idle buffers kept for reuse; more active clients than this allocate (and drop) their own. */
-const POOL_LIMIT = 256;
 
 /**
- * Makes `server` echo every byte back to its sender, through the notify callback.
+ * Makes `server` echo every byte (or, in a framed mode, every frame) back to its sender,
+ * through the notify callback. Correct under any reader speed, bounded in memory:
  *
- * Fast path, no Promise awaited: on RECV, read what is buffered into a shared buffer and
- * send it; when `bufferedAmount` is 0 right after `send`, the kernel already has every byte
- * and the buffer is free again, so the loop goes on synchronously.
+ * - Raw bytes go back straight from the client's receive ring (`forwardTo`): the kernel
+ *   writes them from the core's memory, no JavaScript copy. Bytes the kernel did not take at
+ *   once stay in the ring until it does; meanwhile the ring fills, the binding stops reading
+ *   that socket, and the kernel window stops the peer. The loop always reads on to null, so
+ *   a FIN is always seen and the binding half-closes once the echo is out.
+ * - Frames: read whole frames and send each back with `sendFrame`; when the kernel did not
+ *   take one at once, that client is not read again until it did (one frame in flight).
  *
- * Backpressure: when the kernel did not take everything, the socket still holds the buffer.
- * That buffer then belongs to this client until the send resolves (the shared one is
- * replaced), and the client is not read again until then. A peer that sends without reading
- * fills its receive ring, the binding pauses its socket, and the kernel window stops the
- * peer: memory stays bounded. At end of stream (tryRecv → null) the binding half-closes by
- * itself once the sends have flushed.
+ * Dispatch is never re-entrant (the binding delivers RECV only from its own drain), so no
+ * callback runs underneath `forwardTo`, `tryRecvFrame` or `sendFrame`.
  */
 export function attachEcho(server: TcpServer, hooks: EchoHooks = {}): void {
+  server.setNotifyCallback(echoCallback(hooks));
+}
+
+/** The notify callback of an echo server (also usable as the `notify` option). */
+export function echoCallback(hooks: EchoHooks = {}): (client: Client, event: TcpEvent) => void {
   const waiting = new Set<Client>();
-  const pool: Buffer[] = [];
-  let shared: Buffer = Buffer.allocUnsafe(ECHO_CHUNK);
 
   const fail = (error: unknown, client: Client): void => {
     if (!(error instanceof ClientClosedError)) hooks.onError?.(error, client);
   };
 
-  /** Echoes until nothing is buffered, or until a send has to wait for the kernel. */
+  /**
+   * Echoes raw bytes straight from the client's receive ring (forwardTo: no JS copy) until
+   * nothing is buffered (0: the next RECV comes with new bytes, or when a forward the kernel
+   * did not take at once is written) or the stream ended (null: the binding half-closes).
+   */
+  const pumpBytes = (client: Client): void => {
+    while (client.writable && client.forwardTo(client));
+  };
+
+  /** Echoes whole frames until none is complete, or until a send has to wait for the kernel. */
+  const pumpFrames = (client: Client): void => {
+    for (;;) {
+      if (!client.writable) return;
+      const frame = client.tryRecvFrame();
+      if (!frame) return; // undefined: no whole frame yet · null: end of stream
+      const sent = client.sendFrame(frame);
+      if (client.bufferedAmount > 0) {
+        waitThenPump(client, sent);
+        return;
+      }
+      sent.catch((error: unknown) => fail(error, client));
+    }
+  };
+
   const pump = (client: Client): void => {
     try {
-      for (;;) {
-        if (!client.writable) return; // closing: its send would only reject
-        const buf = shared;
-        const n = client.tryRecv(buf);
-        if (!n) return; // 0: wait for the next RECV · null: end of stream
-        const sent = client.send(n === buf.length ? buf : buf.subarray(0, n));
-        if (client.bufferedAmount > 0) {
-          shared = pool.pop() ?? Buffer.allocUnsafe(ECHO_CHUNK);
-          waitThenPump(client, sent, buf);
-          return;
-        }
-        // A short read emptied the ring: skip the read that would only say so.
-        if (n < buf.length) return;
-      }
+      if (client.framing.type === 'raw') pumpBytes(client);
+      else pumpFrames(client);
     } catch (error) {
       fail(error, client);
     }
   };
 
-  const waitThenPump = (client: Client, sent: Promise<number>, buf: Buffer): void => {
+  const waitThenPump = (client: Client, sent: Promise<number>): void => {
     waiting.add(client);
     sent.then(
       () => {
-        if (pool.length < POOL_LIMIT) pool.push(buf);
         waiting.delete(client);
         pump(client);
       },
       (error: unknown) => {
-        // Not pooled: a failed send may leave the socket holding a reference to the buffer.
         waiting.delete(client);
         fail(error, client);
       },
     );
   };
 
-  server.setNotifyCallback((client, event) => {
+  return (client, event) => {
     if (event === TcpEvent.RECV) {
       if (!waiting.has(client)) pump(client);
     } else if (event === TcpEvent.CONNECT) {
       hooks.onConnect?.(client);
     } else {
+      waiting.delete(client);
       hooks.onDisconnect?.(client);
     }
-  });
+  };
 }

@@ -56,8 +56,9 @@ export async function runEcho(argv: readonly string[]): Promise<number> {
       onDisconnect: (client) => log.info(`client disconnect:${client.id}`, 'client disconnect', { id: client.id }),
       onError: options.onError,
     });
-    const { address, port } = server.address();
-    log.always(`listening on ${formatHostPort(address, port)}`, 'listening', { host: address, port });
+    const bound = server.address();
+    if (typeof bound === 'string') log.always(`listening on ${bound}`, 'listening', { path: bound });
+    else log.always(`listening on ${formatHostPort(bound.address, bound.port)}`, 'listening', { host: bound.address, port: bound.port });
     await signals.stopped;
     await server.destroy();
     logStats(log, server.stats());

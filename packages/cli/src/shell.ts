@@ -117,7 +117,7 @@ class Shell {
       onError: options.onError,
     });
     const a = server.address();
-    const entry: Entry = { id, server, label: formatHostPort(a.address, a.port) };
+    const entry: Entry = { id, server, label: typeof a === 'string' ? a : formatHostPort(a.address, a.port) };
     this.#servers.set(id, entry);
     print(`server ${id} listening on ${entry.label}`);
   }

@@ -37,7 +37,7 @@ describe('bad usage', () => {
     [['echo', '--rx-buffer', '1000'],
       'tcpserver: --rx-buffer must be a power of two from 64 to 67108864 bytes (a k or m suffix is allowed, e.g. 16k) (got "1000")'],
     [['echo', '--rx-buffer', '64m', '--max-sockets', '65536'],
-      'tcpserver: --max-sockets × --rx-buffer must be small enough for the core\'s memory (at most about 2031 MiB) (got "65536 × 67108864")'],
+      'tcpserver: --max-sockets × --rx-buffer must be small enough that the core\'s memory stays within 2147418112 bytes (got "65536 × 67108864")'],
     [['echo', '--idle-timeout', '-5'], 'tcpserver: --idle-timeout must be an integer from 0 to 2147483647 (got "-5")'],
     [['echo', '--log-level', 'loud'], 'tcpserver: --log-level must be one of debug, info, warn, error (got "loud")'],
     [['echo', '--log-format', 'xml'], 'tcpserver: --log-format must be one of text, json (got "xml")'],

@@ -15,6 +15,10 @@ Every mode prints one JSON object on stdout and exits 0, or exits 1 with a messa
   flood HOST PORT LIMIT
       Sends up to LIMIT bytes without ever reading, until a send blocks for 2 s.
       Prints {"sent": n}.
+  late HOST PORT SIZE DELAY_MS SEED
+      A writer thread sends SIZE random bytes and half-closes; the reader reads nothing
+      for DELAY_MS, then everything until EOF (within 60 s). Prints {"sent", "received",
+      "sentSha256", "receivedSha256", "eof"}.
 """
 import hashlib
 import json
@@ -123,7 +127,39 @@ def mode_flood(host, port, limit):
     return {"sent": sent}
 
 
-MODES = {"echo": mode_echo, "exchange": mode_exchange, "flood": mode_flood}
+def mode_late(host, port, size, delay_ms, seed):
+    data = random.Random(int(seed)).randbytes(int(size))
+    s = connect(host, port)
+    s.settimeout(60.0)
+
+    def write():
+        view = memoryview(data)
+        for at in range(0, len(data), 65536):
+            s.sendall(view[at:at + 65536])
+        s.shutdown(socket.SHUT_WR)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    time.sleep(int(delay_ms) / 1000.0)
+    parts = []
+    eof = False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                eof = True
+                break
+            parts.append(chunk)
+    except socket.timeout:
+        pass
+    writer.join(5.0)
+    s.close()
+    received = b"".join(parts)
+    return {"sent": len(data), "received": len(received), "sentSha256": hashlib.sha256(data).hexdigest(),
+            "receivedSha256": hashlib.sha256(received).hexdigest(), "eof": eof}
+
+
+MODES = {"echo": mode_echo, "exchange": mode_exchange, "flood": mode_flood, "late": mode_late}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in MODES:
