@@ -1,18 +1,18 @@
 // line-protocol: a tiny request/response protocol on top of a byte stream.
 //
 //   PING → PONG      TIME → the server's time (ISO 8601)      QUIT → BYE, then close
-//   anything else → ERR unknown command                       over 1024 bytes → ERR line too long, close
+//   anything else → ERR unknown command                       a line over 1024 bytes closes the client
 //
-// recv hands out whatever bytes arrived: half a command, or several at once. A LineSplitter
-// keeps the partial line between reads and yields only complete ones.
+// TCP hands out whatever bytes arrived: half a command, or several at once. With
+// `framing: 'line'` the core cuts them into whole lines before the code sees them.
 //
 //   npx nx run examples:line-protocol            # 127.0.0.1:5006
 //   nc -C 127.0.0.1 5006                         # type PING, TIME, QUIT
-import { ClientClosedError, createServer, type Client } from '@tcpserv/node';
-import { announce, endpoint, LineSplitter, stopOnSignals } from './shared.js';
+import { ClientClosedError, FrameTooLargeError, createServer, type Client } from '@tcpserv/node';
+import { announce, endpoint, stopOnSignals } from './shared.js';
 
 const { host, port } = endpoint(5006);
-const server = await createServer({ host, port });
+const server = await createServer({ host, port, framing: { type: 'line', maxFrameSize: 1024 } });
 announce(server);
 stopOnSignals([server]);
 
@@ -27,30 +27,19 @@ function answer(line: string): [reply: string, close: boolean] {
 }
 
 async function serve(client: Client): Promise<void> {
-  const lines = new LineSplitter(1024);
-  const buf = Buffer.allocUnsafe(4096);
   try {
-    for (;;) {
-      const n = await client.recv(buf);
-      if (n === null) return; // end of stream: the library half-closes once replies flushed
-      let requests: string[];
-      try {
-        requests = lines.push(buf.subarray(0, n));
-      } catch {
-        await client.send('ERR line too long\n');
-        return;
-      }
-      for (const request of requests) {
-        if (request === '') continue;
-        const [reply, close] = answer(request);
-        await client.send(`${reply}\n`);
-        if (close) return;
-      }
+    // Whole lines, "\r\n" or "\n" removed; at end of stream a last unterminated line too.
+    for await (const request of client.frames()) {
+      if (request.length === 0) continue;
+      const [reply, close] = answer(request.toString('utf8'));
+      await client.sendFrame(reply);
+      if (close) break; // leaving the loop closes the client (the reply is flushed first)
     }
   } catch (error) {
-    if (!(error instanceof ClientClosedError)) console.error(`client ${client.id}:`, error);
-  } finally {
-    await client.close(); // after QUIT or an error: flush the reply, then FIN
+    // A line over maxFrameSize: the library already closed this client, nobody else noticed.
+    if (!(error instanceof ClientClosedError) && !(error instanceof FrameTooLargeError)) {
+      console.error(`client ${client.id}:`, error);
+    }
   }
 }
 

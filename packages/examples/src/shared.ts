@@ -21,7 +21,9 @@ export function endpoint(defaultPort: number): { host: string; port: number } {
 
 /** Prints `listening on HOST:PORT` with the real port (what the tests wait for). */
 export function announce(server: TcpServer): void {
-  const { address, port } = server.address();
+  const bound = server.address();
+  if (typeof bound === 'string') throw new Error('the examples listen on TCP');
+  const { address, port } = bound;
   console.log(`listening on ${formatHostPort(address, port)}`);
 }
 
@@ -32,32 +34,4 @@ export function stopOnSignals(servers: readonly TcpServer[]): void {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-}
-
-/**
- * Cuts a byte stream into lines. TCP has no messages: one recv may hold half a line or
- * several lines, so bytes wait here until their newline arrives. Lines end with "\n"
- * (a "\r" before it is dropped, for telnet and `nc -C`); longer than `maxLine` bytes throws.
- */
-export class LineSplitter {
-  #pending: Buffer = Buffer.alloc(0);
-
-  constructor(readonly maxLine = 1024) {}
-
-  /** Adds received bytes; returns the lines they complete (possibly none). */
-  push(bytes: Uint8Array): string[] {
-    // Copy: the caller's receive buffer is reused for the next recv.
-    const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, bytes]) : Buffer.from(bytes);
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-      const end = nl > start && data[nl - 1] === 13 ? nl - 1 : nl;
-      if (end - start > this.maxLine) throw new RangeError(`line longer than ${this.maxLine} bytes`);
-      lines.push(data.toString('utf8', start, end));
-      start = nl + 1;
-    }
-    this.#pending = data.subarray(start);
-    if (this.#pending.length > this.maxLine) throw new RangeError(`line longer than ${this.maxLine} bytes`);
-    return lines;
-  }
 }
