@@ -2,13 +2,16 @@
 // when they should. Speaks the same contract as `tcpserver echo` (listening line, stats
 // line on SIGUSR2 and at SIGTERM).
 //
-//   node faulty-echo.js --fault none|corrupt|drop|extra|stats --host H --port P
+//   node dist/faulty-echo.js --fault none|corrupt|drop|extra|stats --host H --port P [--framing MODE]
 //
 //   none     a correct echo (the control)
 //   corrupt  flips one bit of the 1000th byte it echoes
 //   drop     leaves out the 1000th byte it echoes
 //   extra    echoes the 1000th byte twice
 //   stats    echoes correctly but reports one byte too many in bytesIn
+//
+// --framing is accepted and ignored: a raw echo returns the same bytes as a frame echo
+// for the bench's messages, so the framed cases' checks can be tested with it too.
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -18,9 +21,10 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     'max-clients': { type: 'string' },
+    framing: { type: 'string' },
   },
 });
-const FAULTS = ['none', 'corrupt', 'drop', 'extra', 'stats'];
+const FAULTS: readonly string[] = ['none', 'corrupt', 'drop', 'extra', 'stats'];
 if (!FAULTS.includes(values.fault)) {
   process.stderr.write(`faulty-echo: --fault must be one of ${FAULTS.join(', ')}\n`);
   process.exit(2);
@@ -34,7 +38,7 @@ const server = net.createServer((socket) => {
   stats.opened++;
   socket.on('error', () => {});
   socket.on('close', () => stats.closed++);
-  socket.on('data', (chunk) => {
+  socket.on('data', (chunk: Buffer) => {
     stats.bytesIn += chunk.length;
     let out = chunk;
     const i = TARGET - echoed; // index of the target byte inside this chunk
@@ -60,7 +64,7 @@ const line = () => {
   return `stats opened=${stats.opened} rejected=0 closed=${stats.closed} bytesIn=${bytesIn} bytesOut=${stats.bytesOut}\n`;
 };
 server.listen({ host: values.host, port: Number(values.port) }, () => {
-  const { address, port } = server.address();
+  const { address, port } = server.address() as net.AddressInfo;
   process.stdout.write(`listening on ${address}:${port}\n`);
 });
 process.on('SIGUSR2', () => process.stdout.write(line()));

@@ -2,7 +2,7 @@
 // the top files, and the share of busy time spent in WebAssembly — the core — against the
 // rest.
 //
-//   node src/profile-summary.js [--top 25] [--wasm path/to/core.wasm] [--json] FILE.cpuprofile…
+//   node dist/profile-summary.js [--top 25] [--wasm path/to/core.wasm] [--json] FILE.cpuprofile…
 //
 // Several files are merged (e.g. every repetition of one case). The bench cuts each of its
 // profiles to the load generator's measured window; this script on its own takes them whole
@@ -25,13 +25,57 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+/** A V8 call frame, as in a .cpuprofile node. */
+export interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/** The parts of a V8 .cpuprofile this summary reads. */
+export interface CpuProfile {
+  nodes: { id: number; callFrame: CallFrame }[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** One row of a summary table (a function, a file or a category), self time in µs. */
+export interface SummaryRow {
+  key: string;
+  us: number;
+  share: number;
+  name?: string;
+  where?: string;
+  category?: string;
+}
+
+/** Self time of merged profiles, by function, file and category. */
+export interface ProfileSummary {
+  profiles: number;
+  totalMs: number;
+  idleMs: number;
+  busyMs: number;
+  wasmShare: number;
+  coreShare: number;
+  functions: SummaryRow[];
+  files: SummaryRow[];
+  categories: SummaryRow[];
+}
+
+/** A part of a profile to keep: CLOCK_MONOTONIC µs, V8's sample clock. */
+export interface SampleWindow {
+  from: number;
+  to: number;
+}
+
 /** Function names of a wasm module by function index, from its name section, else its exports. */
-export function wasmFunctionNames(bytes) {
-  const names = new Map();
-  const exported = new Map();
+export function wasmFunctionNames(bytes: Uint8Array): Map<number, string> {
+  const names = new Map<number, string>();
+  const exported = new Map<number, string>();
   let pos = 8; // magic + version
   const u8 = bytes;
-  const leb = () => {
+  const leb = (): number => {
     let result = 0;
     let shift = 0;
     for (;;) {
@@ -41,7 +85,7 @@ export function wasmFunctionNames(bytes) {
       shift += 7;
     }
   };
-  const str = () => {
+  const str = (): string => {
     const len = leb();
     const s = Buffer.from(u8.subarray(pos, pos + len)).toString('utf8');
     pos += len;
@@ -83,7 +127,7 @@ export function wasmFunctionNames(bytes) {
 const SPECIAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
 
 /** Which part of the server a frame belongs to. */
-export function categoryOf(frame) {
+export function categoryOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url.startsWith('wasm://') || /^wasm-function\[/.test(functionName)) return 'wasm (core)';
   if (SPECIAL.has(functionName)) return functionName;
@@ -100,20 +144,21 @@ export function categoryOf(frame) {
  * `wasmNames` maps wasm function indices to names. `windows[i]`, if given, keeps only the
  * samples of profile i taken from `from` to `to` (CLOCK_MONOTONIC µs, V8's sample clock).
  */
-export function summarise(profiles, wasmNames = new Map(), windows = []) {
-  const byFunction = new Map();
-  const byFile = new Map();
-  const byCategory = new Map();
+export function summarise(profiles: CpuProfile[], wasmNames = new Map<number, string>(), windows: (SampleWindow | undefined)[] = []): ProfileSummary {
+  type Entry = { us: number; name?: string; where?: string; category?: string };
+  const byFunction = new Map<string, Entry>();
+  const byFile = new Map<string, Entry>();
+  const byCategory = new Map<string, Entry>();
   let total = 0;
   let idle = 0;
-  const add = (map, key, us, extra) => {
+  const add = (map: Map<string, Entry>, key: string, us: number, extra: Omit<Entry, 'us'>): void => {
     const e = map.get(key);
     if (e) e.us += us;
     else map.set(key, { us, ...extra });
   };
   profiles.forEach((profile, k) => {
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-    const self = new Map();
+    const self = new Map<number, number>();
     const { samples, timeDeltas } = profile;
     const from = windows[k]?.from ?? -Infinity;
     const to = windows[k]?.to ?? Infinity;
@@ -126,7 +171,7 @@ export function summarise(profiles, wasmNames = new Map(), windows = []) {
       t += timeDeltas[i + 1];
     }
     for (const [id, us] of self) {
-      const frame = nodes.get(id).callFrame;
+      const frame = nodes.get(id)!.callFrame;
       total += us;
       if (frame.functionName === '(idle)') {
         idle += us;
@@ -140,13 +185,13 @@ export function summarise(profiles, wasmNames = new Map(), windows = []) {
       const category = categoryOf(frame);
       add(byFunction, `${name}\u0000${where}`, us, { name, where, category });
       add(byFile, file, us, { category });
-      const f = byFile.get(file);
+      const f = byFile.get(file)!;
       if (f.category !== category) f.category = 'mixed';
       add(byCategory, category, us, {});
     }
   });
   const busy = total - idle;
-  const sorted = (map) => [...map.entries()]
+  const sorted = (map: Map<string, Entry>): SummaryRow[] => [...map.entries()]
     .map(([key, v]) => ({ key, ...v, share: busy > 0 ? v.us / busy : 0 }))
     .sort((a, b) => b.us - a.us);
   const categories = sorted(byCategory);
@@ -165,7 +210,7 @@ export function summarise(profiles, wasmNames = new Map(), windows = []) {
   };
 }
 
-function shortUrl(url) {
+function shortUrl(url: string): string {
   if (url.startsWith('wasm://')) return url;
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   const i = path.indexOf('/packages/');
@@ -173,7 +218,7 @@ function shortUrl(url) {
 }
 
 /** The default wasm module: @tcpserv/core-wasm's build output, if it is there. */
-export function defaultWasmPath() {
+export function defaultWasmPath(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     const pkg = require.resolve('@tcpserv/core-wasm/package.json');
@@ -184,17 +229,17 @@ export function defaultWasmPath() {
   }
 }
 
-export function loadWasmNames(path) {
+export function loadWasmNames(path: string | undefined): Map<number, string> {
   if (!path || !existsSync(path)) return new Map();
   return wasmFunctionNames(new Uint8Array(readFileSync(path)));
 }
 
-const pct = (x) => `${(x * 100).toFixed(1)} %`;
-const ms = (us) => (us / 1000).toFixed(1);
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+const ms = (us: number): string => (us / 1000).toFixed(1);
 
 /** The summary as text (Markdown tables). */
-export function formatSummary(s, top = 25, title = 'CPU profile') {
-  const lines = [];
+export function formatSummary(s: ProfileSummary, top = 25, title = 'CPU profile'): string {
+  const lines: string[] = [];
   lines.push(`### ${title}`, '');
   lines.push(`${s.profiles} profile(s): ${s.totalMs.toFixed(0)} ms sampled, ${s.idleMs.toFixed(0)} ms idle, `
     + `${s.busyMs.toFixed(0)} ms busy. Shares are of busy time.`, '');
@@ -213,7 +258,7 @@ export function formatSummary(s, top = 25, title = 'CPU profile') {
   return `${lines.join('\n')}\n`;
 }
 
-async function main() {
+async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
@@ -227,7 +272,7 @@ async function main() {
     process.stdout.write('usage: profile-summary.js [--top 25] [--wasm core.wasm] [--json] FILE.cpuprofile…\n');
     process.exit(values.help ? 0 : 2);
   }
-  const profiles = positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+  const profiles = positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as CpuProfile);
   const s = summarise(profiles, loadWasmNames(values.wasm ?? defaultWasmPath()));
   if (values.json) {
     const top = Number(values.top);
