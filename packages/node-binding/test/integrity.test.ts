@@ -102,6 +102,25 @@ const CASES: Case[] = [
   { rx: 1024, total: 8 * MiB, read: 'bursts', fin: false },
 ];
 
+// The suite runs twice in `npm test`: over the onread path (the default) and again with
+// TCPSERV_READ_PATH=stream (the 'data' fallback). Pin which one this run exercises.
+describe('read path', () => {
+  it('uses the path this run asks for', async () => {
+    const expected = process.env.TCPSERV_READ_PATH === 'stream' ? 'stream' : 'onread';
+    const server = await createServer({ host: '127.0.0.1', port: 0 });
+    servers.add(server);
+    const { port } = server.address() as { port: number };
+    const peer = connect({ host: '127.0.0.1', port });
+    peer.on('error', () => {});
+    try {
+      const client = await server.accept(5000);
+      expect(client?.readPath).toBe(expected);
+    } finally {
+      peer.destroy();
+    }
+  });
+});
+
 describe.each(Object.entries(STYLES))('%s-style echo', (_style, start) => {
   it.each(CASES)('echoes $total bytes byte-exact to a $read reader (rx ring $rx B, FIN $fin)', async ({ rx, total, read, fin }) => {
     const server = await start(rx);
