@@ -169,7 +169,10 @@ export class Client implements ReadSink {
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
-  /** @internal Created by the server for an admitted connection whose slot is `handle`. */
+  /**
+   * Created by the server for an admitted connection whose slot is `handle` (apps get clients
+   * from accept() or the notify callback; the parameters' types are not exported).
+   */
   constructor(host: ClientHost, handle: Handle, arrival: Arrival, serial: number) {
     this.#host = host;
     this.#handle = handle;

@@ -159,7 +159,7 @@ export class TcpServer implements AsyncIterable<Client> {
   #readPathLogged = false;
   readonly #drainTask = (): void => this.#drain();
 
-  /** @internal Use createServer(). */
+  /** Use createServer(): the token parameter's type is not exported, so `new TcpServer()` is a type error. */
   constructor(token: typeof CONSTRUCT, options: ResolvedOptions) {
     if (token !== CONSTRUCT) throw new TypeError('use createServer() to create a TcpServer');
     this.#options = options;
