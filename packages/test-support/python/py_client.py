@@ -74,6 +74,19 @@ def echo_one(host, port, size, seed, out, index):
     }
 
 
+def read_until_eof(s):
+    """Reads until the server's FIN or the socket's timeout: (bytes, whether FIN came)."""
+    parts = []
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return b"".join(parts), True
+            parts.append(chunk)
+    except socket.timeout:
+        return b"".join(parts), False
+
+
 def mode_echo(host, port, clients, size, seed):
     out = [None] * int(clients)
     threads = [
@@ -98,19 +111,9 @@ def mode_exchange(host, port, chunks, shutdown=None):
     if shutdown == "shutdown":
         s.shutdown(socket.SHUT_WR)
     s.settimeout(5.0)
-    parts = []
-    eof = False
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                eof = True
-                break
-            parts.append(chunk)
-    except socket.timeout:
-        pass
+    received, eof = read_until_eof(s)
     s.close()
-    return {"received": b"".join(parts).decode("utf-8", "replace"), "eof": eof}
+    return {"received": received.decode("utf-8", "replace"), "eof": eof}
 
 
 def mode_flood(host, port, limit):
@@ -141,20 +144,9 @@ def mode_late(host, port, size, delay_ms, seed):
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     time.sleep(int(delay_ms) / 1000.0)
-    parts = []
-    eof = False
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                eof = True
-                break
-            parts.append(chunk)
-    except socket.timeout:
-        pass
+    received, eof = read_until_eof(s)
     writer.join(5.0)
     s.close()
-    received = b"".join(parts)
     return {"sent": len(data), "received": len(received), "sentSha256": hashlib.sha256(data).hexdigest(),
             "receivedSha256": hashlib.sha256(received).hexdigest(), "eof": eof}
 
