@@ -11,7 +11,7 @@ Every mode prints one JSON object on stdout and exits 0, or exits 1 with a messa
   exchange HOST PORT JSON_CHUNKS [shutdown]
       Sends each string of the JSON array (UTF-8) with a short pause between them (so
       they arrive as separate segments), optionally half-closes, then reads until EOF.
-      Prints {"received": "<text>", "eof": true|false}.
+      Prints {"received": "<text>", "eof": true|false} (+ "reset": true if the server reset).
   flood HOST PORT LIMIT
       Sends up to LIMIT bytes without ever reading, until a send blocks for 2 s.
       Prints {"sent": n}.
@@ -103,15 +103,22 @@ def mode_echo(host, port, clients, size, seed):
 
 
 def mode_exchange(host, port, chunks, shutdown=None):
+    """Sends the chunks, reads until FIN. A reset by the server (while sending or reading) is
+    reported as "reset": true with what arrived before it, not raised."""
     s = connect(host, port)
-    for i, chunk in enumerate(json.loads(chunks)):
-        if i:
-            time.sleep(0.05)
-        s.sendall(chunk.encode("utf-8"))
-    if shutdown == "shutdown":
-        s.shutdown(socket.SHUT_WR)
-    s.settimeout(5.0)
-    received, eof = read_until_eof(s)
+    received, eof = b"", False
+    try:
+        for i, chunk in enumerate(json.loads(chunks)):
+            if i:
+                time.sleep(0.05)
+            s.sendall(chunk.encode("utf-8"))
+        if shutdown == "shutdown":
+            s.shutdown(socket.SHUT_WR)
+        s.settimeout(5.0)
+        received, eof = read_until_eof(s)
+    except (ConnectionResetError, BrokenPipeError):
+        s.close()
+        return {"received": received.decode("utf-8", "replace"), "eof": False, "reset": True}
     s.close()
     return {"received": received.decode("utf-8", "replace"), "eof": eof}
 
