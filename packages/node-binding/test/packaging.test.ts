@@ -43,6 +43,8 @@ describe.each(PUBLISHED)('the %s tarball', (workspace) => {
   });
 });
 
-it('the core tarball carries the compiled WebAssembly', { timeout: 60_000 }, async () => {
-  expect(await packList('packages/core-wasm')).toContain('dist/core.wasm');
+it('the core tarball carries the compiled WebAssembly, not its text dumps', { timeout: 60_000 }, async () => {
+  const files = await packList('packages/core-wasm');
+  expect(files).toContain('dist/core.wasm');
+  expect(files.filter((f) => f.endsWith('.wat'))).toEqual([]);
 });
