@@ -3,10 +3,10 @@
  */
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ServerDestroyedError } from '../../src/index.js';
-import { delay, destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './peers.js';
+import { ServerDestroyedError } from '../src/index.js';
+import { delay, destroyAll, randomBytes, sha256, waitFor } from './support/helpers.js';
+import { FixtureChild, killChildren, until } from './support/child.js';
+import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './support/peers.js';
 
 afterEach(async () => {
   destroyPeers();

@@ -3,7 +3,7 @@ import {
   AbortError, ClientClosedError, ListenError, ServerDestroyedError, TcpEvent, WAIT_FOREVER,
   createServer, type Client,
 } from '../src/index.js';
-import { addr, delay, destroyAll, dial, ipv6Available, readAll, readExactly, startServer, waitFor } from './helpers.js';
+import { addr, delay, destroyAll, dial, ipv6Available, readAll, readExactly, startServer, waitFor } from './support/helpers.js';
 
 afterEach(destroyAll);
 

@@ -3,7 +3,7 @@ import {
   AbortError, ClientClosedError, FrameError, FrameTooLargeError, InternalError, InvalidArgumentError, ListenError,
   SendQueueFullError, SendTimeoutError, ServerDestroyedError, TcpServError, createServer,
 } from '../src/index.js';
-import { destroyAll, dial, startServer } from './helpers.js';
+import { destroyAll, dial, startServer } from './support/helpers.js';
 
 afterEach(destroyAll);
 

@@ -4,13 +4,13 @@
  */
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AbortError, SendTimeoutError, WAIT_FOREVER, type Client } from '../../src/index.js';
-import { adoptSocket } from '../../src/server.js';
-import { delay, destroyAll, randomBytes, sha256, startServer, waitFor } from '../helpers.js';
-import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces } from './peers.js';
-import { FakeSocket } from './socket-double.js';
-import { watchTimers } from './timers.js';
+import { AbortError, SendTimeoutError, WAIT_FOREVER, type Client } from '../src/index.js';
+import { adoptSocket } from '../src/server.js';
+import { delay, destroyAll, randomBytes, sha256, startServer, waitFor } from './support/helpers.js';
+import { FixtureChild, killChildren, until } from './support/child.js';
+import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces } from './support/peers.js';
+import { FakeSocket } from './support/socket-double.js';
+import { watchTimers } from './support/timers.js';
 
 afterEach(async () => {
   destroyPeers();

@@ -8,8 +8,8 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ClientClosedError, InvalidArgumentError, ServerDestroyedError, TcpServError, type Client, type TcpServer,
-} from '../../src/index.js';
-import { delay, destroyAll, dial, readExactly, startServer, waitFor } from '../helpers.js';
+} from '../src/index.js';
+import { delay, destroyAll, dial, readExactly, startServer, waitFor } from './support/helpers.js';
 
 // A client whose socket never closes (see the same-tick abort tests) would hang destroy():
 // give up after a while so one failure does not take the rest of the file with it.

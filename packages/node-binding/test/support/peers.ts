@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import {
   ClientClosedError, ServerDestroyedError, WAIT_FOREVER, type Client, type ServerOptions, type TcpServer,
 } from '../../src/index.js';
-import { addr, startServer } from '../helpers.js';
+import { addr, startServer } from './helpers.js';
 
 const peers = new Set<Socket>();
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { createServer, type ServerAddress, type ServerOptions, type TcpServer } from '../src/index.js';
+import { createServer, type ServerAddress, type ServerOptions, type TcpServer } from '../../src/index.js';
 
 /** Servers created by a test file; `destroyAll` in afterEach. */
 const servers = new Set<TcpServer>();

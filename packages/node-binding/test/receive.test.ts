@@ -6,7 +6,7 @@ import {
 } from '../src/index.js';
 import {
   delay, destroyAll, dial, randomBytes, readAll, readExactly, sha256, startServer, waitFor,
-} from './helpers.js';
+} from './support/helpers.js';
 
 afterEach(destroyAll);
 

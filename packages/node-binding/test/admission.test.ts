@@ -3,9 +3,9 @@
  * exhaustion and the maxClients clamp to the open-files limit.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, openPeer, receivedAtLeast, startEchoServer, type Peer } from './peers.js';
+import { destroyAll, randomBytes, sha256, waitFor } from './support/helpers.js';
+import { FixtureChild, killChildren, until } from './support/child.js';
+import { destroyPeers, openPeer, receivedAtLeast, startEchoServer, type Peer } from './support/peers.js';
 
 afterEach(async () => {
   destroyPeers();
