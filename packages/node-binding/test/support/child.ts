@@ -1,7 +1,7 @@
 /**
- * Runs test/fixtures/server.mjs (a tcpserv server built from dist/) in a child process and
- * talks to it over JSON lines. Descriptor, handle and CPU measurements need their own process:
- * the test runner has plenty of its own.
+ * Runs test/support/fixtures/server.mjs (a tcpserv server built from dist/) in a child process
+ * and talks to it over JSON lines. Descriptor, handle and CPU measurements need their own
+ * process: the test runner has plenty of its own.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';

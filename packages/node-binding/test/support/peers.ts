@@ -1,6 +1,6 @@
 /**
- * Loopback peers for the hardening tests, and an in-process echo server built on the public
- * API (accept + recv/send), with every promise it starts tracked.
+ * Loopback peers for the tests that need many, slow or hostile peers, and an in-process echo
+ * server built on the public API (accept + recv/send), with every promise it starts tracked.
  */
 import { connect, type Socket } from 'node:net';
 import {
