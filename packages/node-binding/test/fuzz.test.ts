@@ -25,19 +25,17 @@ import { afterEach, describe, it } from 'vitest';
 import {
   ClientClosedError, InvalidArgumentError, SendTimeoutError, ServerDestroyedError, TcpEvent, WAIT_FOREVER,
   createServer, type Client, type NotifyCallback, type TcpServer,
-} from '../../src/index.js';
-import { adoptSocket } from '../../src/server.js';
-import { delay, destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { destroyPeers, openPeer, startEchoServer } from './peers.js';
-import { FakeSocket, type Defer } from './socket-double.js';
+} from '../src/index.js';
+import { adoptSocket } from '../src/server.js';
+import { cleanUp } from './support/cleanup.js';
+import { delay, randomBytes, sha256, waitFor } from './support/helpers.js';
+import { openPeer, startEchoServer } from './support/peers.js';
+import { FakeSocket, type Defer } from './support/socket-double.js';
 
 const RUNS = Number(process.env.HARDENING_FUZZ_RUNS ?? 300);
 const REAL_RUNS = Math.max(5, Math.ceil(RUNS / 10));
 
-afterEach(async () => {
-  destroyPeers();
-  await destroyAll();
-});
+afterEach(cleanUp);
 
 // ── Scenarios ────────────────────────────────────────────────────────────────────────────
 
