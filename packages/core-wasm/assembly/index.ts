@@ -51,14 +51,15 @@
 // asserts the bound in the debug build.
 //
 // ── Framing ───────────────────────────────────────────────────────────────────
-// Each slot has a mode (RAW, LINE, DELIMITER, LENGTH, FIXED; see FRAMING-SPEC.md). A
+// Each slot has a mode (RAW, LINE, DELIMITER, LENGTH, FIXED; see `setFraming`). A
 // frame always starts at the ring's head. LINE and DELIMITER keep an incremental scan:
 //
-//        head            scan                 tail
-//         ▼               ▼                    ▼
-//   ┌───┬───┬───┬───┬───┬───┬───┬───┬───┬───┐
-//   │ G │ E │ T │ · │ k │ \r│ \n│ · │ · │   │  found = 0: no terminator starts in [head, scan)
-//   └───┴───┴───┴───┴───┴───┴───┴───┴───┴───┘  found = 1: the terminator starts at scan
+//        head            scan    tail
+//         ▼               ▼       ▼
+//   ┌───┬───┬───┬───┬───┬───┬───┬───┬───┐   LINE, after the scan found the \n:
+//   │   │ G │ E │ T │CR │LF │ x │   │   │   payload GET (CR dropped), frame takes 5
+//   └───┴───┴───┴───┴───┴───┴───┴───┴───┘
+//   found = 1: the terminator starts at scan; found = 0: none starts in [head, scan)
 //
 // so bytes arriving one at a time are each looked at once (a delimiter of length d is
 // tried at most d times per start). Reads move the head; a scan the head passed restarts
@@ -757,13 +758,12 @@ export function read(handle: i32, dst: i32, max: i32): i32 {
 function consumeBytes(handle: i32, s: Slot, n: u32): void {
   const used = s.tail - s.head;
   assert(n <= used, "consumed more than buffered");
-  const scanned = s.scan - s.head;
   s.head += n;
   if (s.mode == MODE_RAW) {
     if ((s.flags & FLAG_PAUSED) != 0 && used - n <= header().lowWatermark) setPaused(handle, s, false);
   } else {
     // The head passed the scan (or the terminator it found): restart at the head.
-    if (scanned < n) {
+    if (s.scan - (s.head - n) < n) {
       s.scan = s.head;
       s.found = 0;
     }
