@@ -237,15 +237,15 @@ export function setFraming(handle: i32, mode: i32, p1: i32, p2: i32, maxFrameSiz
   const h = header();
   const used = s.tail - s.head;
   const paused = (s.flags & FLAG_PAUSED) != 0;
-  // RECV before PAUSE/RESUME, in the order push queues them.
+  // Flow first, then RECV (the reference model agrees on this order; the spec leaves it open).
   if (mode == MODE_RAW) {
-    if ((s.flags & FLAG_RECV_PENDING) == 0 && used > 0) queueRecv(handle, s);
     if (!paused && used >= h.highWatermark) setPaused(handle, s, true);
     else if (paused && used <= h.lowWatermark) setPaused(handle, s, false);
+    if ((s.flags & FLAG_RECV_PENDING) == 0 && used > 0) queueRecv(handle, s);
   } else {
-    if ((s.flags & FLAG_RECV_PENDING) == 0 && frameLength(index, s) != FRAME_PENDING) queueRecv(handle, s);
     if (!paused && used == capacity) setPaused(handle, s, true);
     else if (paused && used < capacity) setPaused(handle, s, false);
+    if ((s.flags & FLAG_RECV_PENDING) == 0 && frameLength(index, s) != FRAME_PENDING) queueRecv(handle, s);
   }
   return OK;
 }
