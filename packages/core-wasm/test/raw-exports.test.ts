@@ -1086,3 +1086,46 @@ describe.each(BUILDS)('framing (%s build)', (_build, debug) => {
     });
   });
 });
+
+describe.each(BUILDS)('receiveWindow (%s build)', (_build, debug) => {
+  /** [address, length] unpacked from receiveWindow's length · 2^31 + address. */
+  const unpack = (packed: number): [number, number] => {
+    const length = Math.floor(packed / 2 ** 31);
+    return [packed - length * 2 ** 31, length];
+  };
+
+  it('is the ring at its tail when the span is all the room or at least minWindow, else staging sized to the room', () => {
+    const c = new FramedClient(debug, 60); // the ring's tail starts 4 bytes before its end
+    const [ringAt, whole] = unpack(c.x.receiveWindow(c.h, 4));
+    expect(whole).toBe(4);
+    expect(unpack(c.x.receiveWindow(c.h, 4096))).toEqual([c.staging, RX]);
+    // What the kernel would write: 4 bytes into the ring span, then 10 through staging.
+    new Uint8Array(c.x.memory.buffer, ringAt, 4).set(Buffer.from('abcd'));
+    expect(c.x.commit(c.h, 4, 1)).toBe(4);
+    const [next, length] = unpack(c.x.receiveWindow(c.h, 4096));
+    expect([next, length]).toEqual([ringAt + 4 - RX, RX - 4]); // the ring's start: all the room left
+    new Uint8Array(c.x.memory.buffer, next, 10).set(Buffer.from('efghijklmn'));
+    expect(c.x.commit(c.h, 10, 1)).toBe(10);
+    expect(c.read(64)).toBe('abcdefghijklmn');
+  });
+
+  it('answers 0 for a full ring and ERR_CLOSED after eof or close', () => {
+    const c = new FramedClient(debug);
+    expect(c.push('f'.repeat(RX))).toBe(RX);
+    expect(c.x.receiveWindow(c.h, 0)).toBe(0);
+    c.read(1);
+    expect(unpack(c.x.receiveWindow(c.h, 0))[1]).toBe(1);
+    c.x.eof(c.h);
+    expect(c.x.receiveWindow(c.h, 0)).toBe(K.ERR_CLOSED);
+    const d = new FramedClient(debug);
+    d.x.close(d.h);
+    expect(d.x.receiveWindow(d.h, 0)).toBe(K.ERR_CLOSED);
+  });
+
+  it('caps a window at 2 MiB so the packing stays exact', () => {
+    const c = new FramedClient(debug, 0, 2 ** 22);
+    const [address, length] = unpack(c.x.receiveWindow(c.h, 0));
+    expect(length).toBe(2 ** 21);
+    expect(Number.isInteger(address) && address > 0 && address + length <= c.x.memory.buffer.byteLength).toBe(true);
+  });
+});
