@@ -450,7 +450,7 @@ function refusedCall(f: Fixture): fc.Arbitrary<RefusedCall> {
 }
 
 // ── Framing ──────────────────────────────────────────────────────────────────
-// The framing exports (see the framing section of README.md) driven directly, in both builds: the debug build's
+// The framing exports (assembly/framing.ts) driven directly, in both builds: the debug build's
 // asserts (event queue bound, counters, ring fill) must hold through every sequence.
 
 const MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
@@ -1127,5 +1127,36 @@ describe.each(BUILDS)('receiveWindow (%s build)', (_build, debug) => {
     const [address, length] = unpack(c.x.receiveWindow(c.h, 0));
     expect(length).toBe(2 ** 21);
     expect(Number.isInteger(address) && address > 0 && address + length <= c.x.memory.buffer.byteLength).toBe(true);
+  });
+});
+
+describe('debug build', () => {
+  /**
+   * Breaks an invariant behind the core's back — slot 0 marked paused while the paused counter
+   * stays 0 — so the next resume would take the counter below zero.
+   */
+  function corruptedCore(debug: boolean): FramedClient {
+    const c = new FramedClient(debug);
+    c.push('abc');
+    expect(c.x.readSpan(c.h)).toBe(3);
+    // Slot 0's ring starts at its first byte (ringOrigin 0); the table's 128-byte slots end
+    // where the rings begin. A slot's `flags` is its third u32.
+    const flags = c.x.spanPtr() - 2 * 128 + 8;
+    new Uint32Array(c.x.memory.buffer, flags, 1)[0]! |= K.FLAG_PAUSED;
+    expect(c.x.inspect(c.h)).toBe(K.OK);
+    expect(c.x.infoFlags() & K.FLAG_PAUSED).toBe(K.FLAG_PAUSED);
+    expect(c.x.statPaused()).toBe(0);
+    return c;
+  }
+
+  it('throws an Error naming the broken invariant and where it is checked', () => {
+    const c = corruptedCore(true);
+    expect(() => c.x.read(c.h, c.staging, 3)).toThrow(/^core assertion failed: paused count negative at assembly\/events\.ts:\d+:\d+$/);
+  });
+
+  it('has no counterpart in the release build, where the counter wraps', () => {
+    const c = corruptedCore(false);
+    expect(c.x.read(c.h, c.staging, 3)).toBe(3);
+    expect(c.x.statPaused()).toBe(-1); // the u32 counter wrapped: exactly what the assert guards
   });
 });
