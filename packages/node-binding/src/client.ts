@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
 import { formatHostPort } from './address.js';
 import type { Arrival } from './arrival.js';
+import type { ProxyInfo } from './proxy-stage.js';
 import { expectStatus } from './core-boundary.js';
 import {
   AbortError, ClientClosedError, FrameError, FrameTooLargeError, InvalidArgumentError, SendQueueFullError,
@@ -130,8 +131,12 @@ export class Client implements ReadSink {
   readonly localPort: number;
   /** TLS details for a TLS connection; undefined on a plain one. */
   readonly tls: unknown;
-  /** What the PROXY protocol header said (proxy address, TLVs); undefined without one. */
-  readonly proxy: unknown;
+  /**
+   * With `proxyProtocol`: the balancer that relayed this client (its address, port, family),
+   * the header's version, the address the client connected to, and v2 TLVs (ALPN, authority,
+   * SSL flags …). undefined without the PROXY protocol.
+   */
+  readonly proxy: ProxyInfo | undefined;
 
   readonly #host: ClientHost;
   readonly #socket: Socket;
@@ -181,7 +186,7 @@ export class Client implements ReadSink {
     this.localAddress = raw.localAddress ?? '';
     this.localPort = raw.localPort ?? 0;
     this.tls = arrival.tls;
-    this.proxy = arrival.proxy;
+    this.proxy = arrival.proxy as ProxyInfo | undefined;
     const { options } = host;
     this.#framing = options.framing;
     this.#maxSendQueue = options.maxSendQueue;
