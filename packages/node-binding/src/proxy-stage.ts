@@ -51,6 +51,11 @@ export function createProxyStage(options: ProxyStageOptions): Stage {
 
 function readProxyHeader(arrival: Arrival, options: ProxyStageOptions, signal: AbortSignal): Promise<Arrival> {
   const { socket, remote: peer } = arrival;
+  if (peer.family !== 'unix' && peer.address === '') {
+    // getpeername failed: the peer reset the connection before we accepted it — what HAProxy's
+    // health checks do (connect, header, close with RST). Nobody is left to serve or to blame.
+    return Promise.reject(new StageError('local', 'the connection was reset before its peer address could be read'));
+  }
   // Unix socket peers have no address to check: the socket file's permissions say who may connect.
   if (options.trusted && peer.family !== 'unix' && !isTrusted(options.trusted, peer.address)) {
     return Promise.reject(new StageError('proxy', `${peer.address} is not in options.trustedProxies`));
