@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,8 @@ function findHaproxy(): string | undefined {
 const PROXY_ADDRESS = '127.0.0.9';
 
 interface Ports {
-  FE_V1: number; FE_V2: number; FE_ROLL: number; BE_V1: number; BE_V2: number; BE_ROLL1: number; BE_ROLL2: number;
+  FE_V1: number; FE_V2: number; FE_ROLL: number; FE_TLS: number;
+  BE_V1: number; BE_V2: number; BE_ROLL1: number; BE_ROLL2: number; BE_TLS: number;
 }
 
 let dir = '';
@@ -162,9 +164,15 @@ describe.skipIf(!HAPROXY)('behind a real HAProxy', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tcpserv-haproxy-'));
     ports = {
-      FE_V1: await freePort(), FE_V2: await freePort(), FE_ROLL: await freePort(),
+      FE_V1: await freePort(), FE_V2: await freePort(), FE_ROLL: await freePort(), FE_TLS: await freePort(),
       BE_V1: await freePort(), BE_V2: await freePort(), BE_ROLL1: await freePort(), BE_ROLL2: await freePort(),
+      BE_TLS: await freePort(),
     };
+    // HAProxy's TLS frontend needs a certificate (and its key) in one PEM file.
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=chat.example', '-days', '2',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl req failed: ${made.stderr}`);
+    writeFileSync(join(dir, 'haproxy.pem'), readFileSync(join(dir, 'cert.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'));
     let config = readFileSync(new URL('./fixtures/haproxy.cfg', import.meta.url), 'utf8').replaceAll('@DIR@', dir);
     for (const [name, port] of Object.entries(ports)) config = config.replaceAll(`@${name}@`, String(port));
     writeFileSync(join(dir, 'haproxy.cfg'), config);
@@ -221,6 +229,31 @@ describe.skipIf(!HAPROXY)('behind a real HAProxy', () => {
     });
   }
 
+  it('send-proxy-v2 from a TLS frontend: ALPN, authority (SNI), SSL details and unique id reach client.proxy; CRC32C checked', async () => {
+    const { server } = await echoNode('127.0.0.5', ports.BE_TLS, { proxyProtocol: 'v2' });
+    await waitForStatus('be_tls', 'node1', 'UP');
+    const raw = connect({ host: '127.0.0.1', port: ports.FE_TLS, localAddress: '127.0.0.3' });
+    sockets.add(raw);
+    const tls = connectTls({ socket: raw, servername: 'chat.example', ALPNProtocols: ['echo/1'], rejectUnauthorized: false });
+    sockets.add(tls);
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    expect(await exchange(tls, 'over tls\n')).toBe('over tls\n');
+    const [client] = [...server.clients()];
+    expect(client?.remoteAddress).toBe('127.0.0.3');
+    expect(client?.remotePort).toBe(tls.localPort);
+    const tlvs = client!.proxy!.tlvs;
+    expect(tlvs.alpn).toBe('echo/1');
+    expect(tlvs.authority).toBe('chat.example');
+    expect(tlvs.ssl).toMatchObject({ clientSsl: true, certInConnection: false, verified: true, version: tls.getProtocol() });
+    expect(tlvs.ssl?.cipher).toBe(tls.getCipher().standardName);
+    // unique-id-format %{+X}o%ci:%cp_…: the client's address and port in hex.
+    expect(tlvs.uniqueId?.toString()).toContain(`7F000003:${tls.localPort!.toString(16).toUpperCase()}_`);
+    expect(tlvs.raw.some((t) => t.type === 0x03)).toBe(true); // the CRC32C was there (and matched, or no client)
+  });
+
   it('per-address limits count the real client address', async () => {
     const { server } = await echoNode('127.0.0.5', ports.BE_V2, { proxyProtocol: 'v2', maxClientsPerAddress: 1 });
     await waitForStatus('be_v2', 'node1', 'UP');
@@ -246,6 +279,11 @@ describe.skipIf(!HAPROXY)('behind a real HAProxy', () => {
       expect(events).toEqual([]);
     });
   }
+
+  it('docs/deploy.md shows this configuration in full', () => {
+    const doc = readFileSync(new URL('../../../docs/deploy.md', import.meta.url), 'utf8');
+    expect(doc).toContain(readFileSync(new URL('./fixtures/haproxy.cfg', import.meta.url), 'utf8'));
+  });
 
   for (const drainFirst of [true, false]) {
     it(`rolling restart${drainFirst ? ' (node marked DRAIN first)' : ' (node just stops listening)'}: no connection refused, existing clients finish`, async () => {
