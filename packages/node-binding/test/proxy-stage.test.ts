@@ -2,11 +2,14 @@
  * The PROXY stage over real loopback sockets: a test peer plays the load balancer and writes the
  * header itself (test/haproxy.test.ts does the same with a real HAProxy).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TcpEvent, createServer, type Client, type ServerOptions, type TcpServer } from '../src/index.js';
 import { TLV } from '../src/proxy-protocol.js';
-import { addr, destroyAll, randomBytes, readAll, sha256, startServer, waitFor } from './helpers.js';
+import { addr, destroyAll, ipv6Available, randomBytes, readAll, sha256, startServer, waitFor } from './helpers.js';
 import { inetAddresses, sslValue, tlv, v1, v2 } from './proxy-header-bytes.js';
 
 const peers = new Set<Socket>();
@@ -133,16 +136,16 @@ describe('proxyProtocol: the real client behind the header', () => {
 
 describe('proxyProtocol: bytes after the header', () => {
   for (const path of ['onread', 'stream'] as const) {
-    it(`reach the client exactly once, in order, on the ${path} read path (same chunk, later chunks, 1 MiB)`, async () => {
+    it(`reach the client exactly once, in order, on the ${path} read path (same chunk past the ring, later chunks, 1 MiB)`, async () => {
       if (path === 'stream') process.env.TCPSERV_READ_PATH = 'stream';
       const { server } = await proxyServer({ rxBufferSize: 4096 });
       const payload = randomBytes(1 << 20, 13);
       const peer = await balancer(server);
-      // The header and the first payload bytes in one write (one TCP segment), the rest after.
-      peer.write(Buffer.concat([v2({ addresses: inetAddresses('192.0.2.9', '192.0.2.1', 5, 6) }), payload.subarray(0, 1000)]));
+      // The header and the first 20000 payload bytes (five times the ring) in one write, the rest after.
+      peer.write(Buffer.concat([v2({ addresses: inetAddresses('192.0.2.9', '192.0.2.1', 5, 6) }), payload.subarray(0, 20000)]));
       const client = (await server.accept(5000))!;
       expect(client.readPath).toBe(path);
-      peer.end(payload.subarray(1000));
+      peer.end(payload.subarray(20000));
       const got = await recvExactly(client, payload.length);
       expect(sha256(got)).toBe(sha256(payload));
       expect(await client.recv(Buffer.alloc(16), 5000)).toBeNull();
@@ -256,6 +259,61 @@ describe('proxyProtocol: refusals are closed, counted and never a CONNECT', () =
     await server.destroy();
     await closed;
     expect(server.stats().proxyErrors).toBe(0);
+  });
+});
+
+describe('proxyProtocol on other listeners', () => {
+  it('a Unix socket listener takes the header and the real client\'s address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcpserv-proxy-'));
+    try {
+      const server = await startServer({ host: undefined, port: undefined, path: join(dir, 's.sock'), proxyProtocol: 'v1', maxClientsPerAddress: 1 });
+      const open = (): Promise<Socket> => new Promise((resolve, reject) => {
+        const socket = connect(join(dir, 's.sock'));
+        peers.add(socket);
+        socket.once('connect', () => resolve(socket));
+        socket.once('error', reject);
+      });
+      const a = await open();
+      a.write(v1('PROXY TCP6 2001:db8::5 2001:db8::1 4000 7000\r\nhi'));
+      const client = (await server.accept(5000))!;
+      expect([client.remoteAddress, client.remotePort, client.remoteFamily]).toEqual(['2001:db8::5', 4000, 'IPv6']);
+      expect(client.proxy).toMatchObject({ address: '', family: 'unix', version: 1 });
+      expect((await recvExactly(client, 2)).toString()).toBe('hi');
+      // The per-address limit applies to the real address even though the peers are Unix sockets.
+      const b = await open();
+      const closed = closedByServer(b);
+      b.write(v1('PROXY TCP6 2001:db8::5 2001:db8::1 4001 7000\r\n'));
+      await closed;
+      expect(server.stats()).toMatchObject({ live: 1, rejected: 1 });
+    } finally {
+      await destroyAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a dual-stack listener ("::") matches IPv4 trustedProxies against IPv4-mapped peers', async () => {
+    if (!(await ipv6Available())) {
+      process.stderr.write('*** no IPv6 loopback here: dual-stack trustedProxies test SKIPPED ***\n');
+      return;
+    }
+    const server = await startServer({ host: '::', proxyProtocol: 'v1', trustedProxies: ['127.0.0.2/32'] });
+    const { port } = addr(server);
+    const from = (localAddress: string): Promise<Socket> => new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress });
+      peers.add(socket);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', reject);
+    });
+    const refused = await from('127.0.0.3');
+    const closed = closedByServer(refused);
+    refused.write(v1('PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n'));
+    await closed;
+    const trusted = await from('127.0.0.2');
+    trusted.write(v1('PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n'));
+    const client = (await server.accept(5000))!;
+    expect(client.proxy?.address).toBe('::ffff:127.0.0.2');
+    expect(client.remoteAddress).toBe('192.0.2.1');
+    expect(server.stats().proxyErrors).toBe(1);
   });
 });
 
