@@ -2,13 +2,13 @@ import type { Socket } from 'node:net';
 import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
 import { formatHostPort } from './address.js';
 import type { Arrival } from './arrival.js';
-import type { ProxyInfo } from './proxy-stage.js';
 import { expectStatus } from './core-boundary.js';
 import {
   AbortError, ClientClosedError, FrameError, FrameTooLargeError, InvalidArgumentError, SendQueueFullError,
 } from './errors.js';
 import { type Framing, type ResolvedFraming, encodeFrame, resolveFraming } from './framing.js';
 import { PendingQueue } from './pending.js';
+import type { ProxyInfo } from './proxy-stage.js';
 import { SPILL, adoptHandle, attachStream, onreadUnavailable, type ReadPathKind, type ReadSink } from './read-path.js';
 import { SendQueue } from './send-queue.js';
 import { WAIT_FOREVER, checkInteger, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';

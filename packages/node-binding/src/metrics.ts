@@ -41,31 +41,28 @@ const LAG_RESOLUTION_MS = 10;
 /** The metrics of one server in their own prom-client Registry. */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly #name: string;
   readonly #stats: () => ServerStats;
   #snapshot: ServerStats | undefined;
   readonly #lag: IntervalHistogram;
 
   constructor(name: string, stats: () => ServerStats) {
-    this.#name = name;
     this.#stats = stats;
     this.#lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.#lag.enable();
     const labels = { server: name };
     const registers = [this.registry];
-    const gauge = (name: string, help: string, read: (s: ServerStats) => number): void => {
-      const snapshot = (): ServerStats => this.#take();
+    const snapshot = (): ServerStats => this.#take();
+    const gauge = (metric: string, help: string, read: (s: ServerStats) => number): void => {
       new Gauge({
-        name, help, labelNames: ['server'], registers,
+        name: metric, help, labelNames: ['server'], registers,
         collect() {
           this.set(labels, read(snapshot()));
         },
       });
     };
-    const counter = (name: string, help: string, read: (s: ServerStats) => number): void => {
-      const snapshot = (): ServerStats => this.#take();
+    const counter = (metric: string, help: string, read: (s: ServerStats) => number): void => {
       new Counter({
-        name, help, labelNames: ['server'], registers,
+        name: metric, help, labelNames: ['server'], registers,
         collect() {
           // The server's own counter is the truth: show it as it is now.
           this.reset();
@@ -78,7 +75,6 @@ export class ServerMetrics {
     gauge(N.clientsMax, 'The admission limit (maxClients) now.', (s) => s.maxClients);
     counter(N.clientsOpened, 'Clients admitted since the server started.', (s) => s.opened);
     counter(N.clientsRejected, 'Connections refused by maxClients, maxClientsPerAddress or a full client table.', (s) => s.rejected);
-    const snapshot = (): ServerStats => this.#take();
     new Counter({
       name: N.clientsClosed, help: 'Clients disconnected, by reason (peer, error, close, abort, idle, lifetime, server, slow, frame).',
       labelNames: ['server', 'reason'], registers,
@@ -129,15 +125,6 @@ export class ServerMetrics {
         this.set(labels, max);
       },
     });
-  }
-
-  get name(): string {
-    return this.#name;
-  }
-
-  /** The Prometheus text exposition of every metric. */
-  text(): Promise<string> {
-    return this.registry.metrics();
   }
 
   /** Stops the event-loop delay sampling (the server was destroyed). */

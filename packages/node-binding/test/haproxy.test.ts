@@ -285,68 +285,69 @@ describe.skipIf(!HAPROXY)('behind a real HAProxy', () => {
     expect(doc).toContain(readFileSync(new URL('./fixtures/haproxy.cfg', import.meta.url), 'utf8'));
   });
 
-  for (const drainFirst of [true, false]) {
-    it(`rolling restart${drainFirst ? ' (node marked DRAIN first)' : ' (node just stops listening)'}: no connection refused, existing clients finish`, async () => {
-      await runtimeApi('set server be_roll/node1 state ready');
-      const node1 = await echoNode('127.0.0.5', ports.BE_ROLL1);
-      const node2 = await echoNode('127.0.0.6', ports.BE_ROLL2);
-      await waitForStatus('be_roll', 'node1', 'UP');
-      await waitForStatus('be_roll', 'node2', 'UP');
+  // Only with the node marked DRAIN first: a node that just stops listening resets the
+  // connections its kernel had already accepted (and those still sending their header), which
+  // HAProxy cannot retry — docs/deploy.md says so. Seen here about once in a hundred clients.
+  it('rolling restart (node marked DRAIN at HAProxy, then server.shutdown): no connection refused, existing clients finish', async () => {
+    await runtimeApi('set server be_roll/node1 state ready');
+    const node1 = await echoNode('127.0.0.5', ports.BE_ROLL1);
+    const node2 = await echoNode('127.0.0.6', ports.BE_ROLL2);
+    await waitForStatus('be_roll', 'node1', 'UP');
+    await waitForStatus('be_roll', 'node2', 'UP');
 
-      // Long-lived clients: established before the switch, they keep talking through it.
-      const EXCHANGES = 20;
-      const longLived = await Promise.all([0, 1, 2, 3].map((i) => dialFrontend(ports.FE_ROLL, i % 2 ? '127.0.0.2' : '127.0.0.3')));
-      for (const [i, socket] of longLived.entries()) expect(await exchange(socket, `hello ${i}\n`)).toBe(`hello ${i}\n`);
-      expect(node1.server.stats().live).toBeGreaterThan(0); // round robin: some are on the node we restart
-      const talks = longLived.map(async (socket, i) => {
-        let ok = 0;
-        for (let n = 0; n < EXCHANGES; n++) {
-          if ((await exchange(socket, `c${i} m${n}\n`)) === `c${i} m${n}\n`) ok++;
-          await delay(50);
-        }
-        socket.end();
-        return ok;
-      });
-
-      // New clients keep coming all along: each one connects, exchanges a line, leaves.
-      let stop = false;
-      let served = 0;
-      const failures: string[] = [];
-      const load = (async () => {
-        for (let n = 0; n < 400 && !stop; n++) {
-          try {
-            const socket = await dialFrontend(ports.FE_ROLL, n % 2 ? '127.0.0.2' : '127.0.0.3');
-            const answer = await exchange(socket, `new ${n}\n`);
-            if (answer === `new ${n}\n`) served++;
-            else failures.push(`client ${n}: ${answer === null ? 'closed without an answer' : JSON.stringify(answer)}`);
-            socket.end();
-          } catch (error) {
-            failures.push(`client ${n}: ${(error as Error).message}`);
-          }
-          await delay(10);
-        }
-      })();
-
-      await delay(200);
-      if (drainFirst) {
-        expect((await runtimeApi('set server be_roll/node1 state drain')).trim()).toBe('');
-        await waitForStatus('be_roll', 'node1', 'DRAIN');
+    // Long-lived clients: established before the switch, they keep talking through it.
+    const EXCHANGES = 20;
+    const longLived = await Promise.all([0, 1, 2, 3].map((i) => dialFrontend(ports.FE_ROLL, i % 2 ? '127.0.0.2' : '127.0.0.3')));
+    for (const [i, socket] of longLived.entries()) expect(await exchange(socket, `hello ${i}\n`)).toBe(`hello ${i}\n`);
+    expect(node1.server.stats().live).toBeGreaterThan(0); // round robin: some are on the node we restart
+    const talks = longLived.map(async (socket, i) => {
+      let ok = 0;
+      for (let n = 0; n < EXCHANGES; n++) {
+        if ((await exchange(socket, `c${i} m${n}\n`)) === `c${i} m${n}\n`) ok++;
+        await delay(50);
       }
-      const openedBefore = node2.server.stats().opened;
-      // The node stops listening at once; its clients finish; it is destroyed when the last leaves.
-      await node1.server.shutdown(15_000);
-      await delay(300); // new clients keep coming to node2 only
-      stop = true;
-      await load;
-      const completed = await Promise.all(talks);
-
-      expect(failures).toEqual([]);
-      expect(served).toBeGreaterThan(0);
-      expect(completed).toEqual([EXCHANGES, EXCHANGES, EXCHANGES, EXCHANGES]);
-      // node1's clients left on their own (reason 'peer'), none was cut by the shutdown deadline.
-      expect(node1.server.stats().closedByReason.server).toBe(0);
-      expect(node2.server.stats().opened).toBeGreaterThan(openedBefore);
-      expect(node1.server.stats().proxyErrors + node2.server.stats().proxyErrors).toBe(0);
+      socket.end();
+      return ok;
     });
-  }
+
+    // New clients keep coming all along: each one connects, exchanges a line, leaves.
+    let stop = false;
+    let served = 0;
+    const failures: string[] = [];
+    const load = (async () => {
+      for (let n = 0; n < 400 && !stop; n++) {
+        try {
+          const socket = await dialFrontend(ports.FE_ROLL, n % 2 ? '127.0.0.2' : '127.0.0.3');
+          const answer = await exchange(socket, `new ${n}\n`);
+          if (answer === `new ${n}\n`) served++;
+          else failures.push(`client ${n}: ${answer === null ? 'closed without an answer' : JSON.stringify(answer)}`);
+          socket.end();
+        } catch (error) {
+          failures.push(`client ${n}: ${(error as Error).message}`);
+        }
+        await delay(10);
+      }
+    })();
+
+    await delay(200);
+    expect((await runtimeApi('set server be_roll/node1 state drain')).trim()).toBe('');
+    await waitForStatus('be_roll', 'node1', 'DRAIN');
+    // Let a connection HAProxy sent just before the DRAIN arrive and finish its header.
+    await delay(100);
+    const openedBefore = node2.server.stats().opened;
+    // The node stops listening at once; its clients finish; it is destroyed when the last leaves.
+    await node1.server.shutdown(15_000);
+    await delay(300); // new clients keep coming to node2 only
+    stop = true;
+    await load;
+    const completed = await Promise.all(talks);
+
+    expect(failures).toEqual([]);
+    expect(served).toBeGreaterThan(0);
+    expect(completed).toEqual([EXCHANGES, EXCHANGES, EXCHANGES, EXCHANGES]);
+    // node1's clients left on their own (reason 'peer'), none was cut by the shutdown deadline.
+    expect(node1.server.stats().closedByReason.server).toBe(0);
+    expect(node2.server.stats().opened).toBeGreaterThan(openedBefore);
+    expect(node1.server.stats().proxyErrors + node2.server.stats().proxyErrors).toBe(0);
+  });
 });
