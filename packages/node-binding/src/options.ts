@@ -112,8 +112,8 @@ export interface ServerOptions {
   /**
    * Addresses and CIDRs (IPv4, IPv6) of the balancers allowed to send a PROXY header, e.g.
    * ["10.0.0.0/8", "fd00::/8"]; a connection from any other address is refused (and counted in
-   * stats().proxyErrors). Only with proxyProtocol. Default: any peer (fine only when nothing but
-   * the balancer can reach the port).
+   * stats().proxyErrors); an empty list trusts nobody. Only with proxyProtocol. Default
+   * (undefined): any peer — fine only when nothing but the balancer can reach the port.
    */
   trustedProxies?: readonly string[];
 }
@@ -283,7 +283,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     trustedProxies = Object.freeze([...list]);
     trustedProxyList(trustedProxies); // names the first bad entry: options.trustedProxies[i]
-    if (proxyProtocol === false) {
+    // An empty list with the protocol off is harmless (a CLI passing its flags through).
+    if (proxyProtocol === false && trustedProxies.length > 0) {
       throw new InvalidArgumentError('options.trustedProxies', 'given together with options.proxyProtocol (it lists who may send a PROXY header)', list);
     }
   }

@@ -345,6 +345,18 @@ describe('proxyProtocol: per-address limits use the real address', () => {
 });
 
 describe('proxyProtocol options', () => {
+  it('an empty trustedProxies is harmless without proxyProtocol and trusts nobody with it', async () => {
+    const plain = await startServer({ trustedProxies: [] });
+    expect(plain.stats().proxyErrors).toBe(0);
+    const { server, events } = await proxyServer({ trustedProxies: [] });
+    const peer = await balancer(server);
+    const closed = closedByServer(peer);
+    peer.write(v1('PROXY UNKNOWN\r\n'));
+    await closed;
+    await waitFor(() => server.stats().proxyErrors === 1, 'refused');
+    expect(events).toEqual([]);
+  });
+
   it('throws naming the bad trustedProxies entry and the rule', () => {
     const attempt = (trustedProxies: unknown): unknown => {
       try {
