@@ -478,7 +478,9 @@ export class TcpServer implements AsyncIterable<Client> {
   /** Limits at TCP accept: the per-address limit and room for one more client. */
   #admit(socket: Socket, remote: RemoteEndpoint): boolean {
     const options = this.#options;
-    if (remote.family !== 'unix' && options.maxClientsPerAddress > 0
+    // Behind a PROXY header the peer is the balancer: the limit is checked on the real client
+    // once the header is read (#runStages).
+    if (remote.family !== 'unix' && options.maxClientsPerAddress > 0 && options.proxyProtocol === false
       && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
       this.#rejectedHere++;
       this.#refuse(socket, remote, 'per-address limit');
@@ -521,8 +523,8 @@ export class TcpServer implements AsyncIterable<Client> {
     // The PROXY stage may have revealed the real address: the per-address limit applies to it.
     const { remote } = arrival;
     const options = this.#options;
-    if (remote.address !== first.remote.address && options.maxClientsPerAddress > 0
-      && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
+    if ((remote.address !== first.remote.address || options.proxyProtocol !== false) && remote.family !== 'unix'
+      && options.maxClientsPerAddress > 0 && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
       this.#rejectedHere++;
       this.#refuse(arrival.socket, remote, 'per-address limit');
       return;

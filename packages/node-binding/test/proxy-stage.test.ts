@@ -344,6 +344,24 @@ describe('proxyProtocol: per-address limits use the real address', () => {
   });
 });
 
+describe('proxyProtocol: the balancer\'s own address', () => {
+  it('clients counted under the balancer\'s address (UNKNOWN) never block other clients it relays', async () => {
+    const { server } = await proxyServer({ maxClientsPerAddress: 1 });
+    const unknown = await balancer(server);
+    unknown.write(v1('PROXY UNKNOWN\r\n'));
+    expect((await server.accept(5000))?.remoteAddress).toBe('127.0.0.1');
+    const relayed = await balancer(server);
+    relayed.write(v1('PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n'));
+    expect((await server.accept(5000))?.remoteAddress).toBe('192.0.2.1');
+    // A second UNKNOWN one is over the limit for 127.0.0.1 — after its header, not before.
+    const again = await balancer(server);
+    const closed = closedByServer(again);
+    again.write(v1('PROXY UNKNOWN\r\n'));
+    await closed;
+    expect(server.stats()).toMatchObject({ live: 2, rejected: 1, proxyErrors: 0 });
+  });
+});
+
 describe('proxyProtocol options', () => {
   it('an empty trustedProxies is harmless without proxyProtocol and trusts nobody with it', async () => {
     const plain = await startServer({ trustedProxies: [] });
