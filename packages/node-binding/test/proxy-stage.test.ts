@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TcpEvent, createServer, type Client, type ServerOptions, type TcpServer } from '../src/index.js';
 import { TLV } from '../src/proxy-protocol.js';
 import { addr, destroyAll, ipv6Available, randomBytes, readAll, sha256, startServer, waitFor } from './helpers.js';
-import { inetAddresses, sslValue, tlv, v1, v2 } from './proxy-header-bytes.js';
+import { inetAddresses, sslValue, tlv, unixAddresses, v1, v2 } from './proxy-header-bytes.js';
 
 const peers = new Set<Socket>();
 
@@ -122,6 +122,21 @@ describe('proxyProtocol: the real client behind the header', () => {
     expect([second.remoteAddress, second.proxy?.version]).toEqual(['10.0.0.3', 2]);
     expect([third.remoteAddress, third.remotePort, third.proxy?.relayed]).toEqual(['127.0.0.3', c.localPort, false]);
     expect([fourth.remoteAddress, fourth.proxy?.relayed, fourth.proxy?.version]).toEqual(['127.0.0.4', false, 2]);
+  });
+
+  it('v2 UNIX family: remoteFamily unix, the client\'s path in client.proxy.sourcePath', async () => {
+    const { server } = await proxyServer({ proxyProtocol: 'v2', maxClientsPerAddress: 1 });
+    for (let i = 0; i < 2; i++) {
+      const peer = await balancer(server);
+      peer.write(v2({ familyByte: 0x31, addresses: unixAddresses(`/run/c${i}.sock`, '/run/lb.sock') }));
+    }
+    const clients = [(await server.accept(5000))!, (await server.accept(5000))!];
+    for (const client of clients) {
+      expect([client.remoteAddress, client.remotePort, client.remoteFamily]).toEqual(['', 0, 'unix']);
+      expect(client.proxy?.destination).toEqual({ address: '/run/lb.sock', port: 0 });
+    }
+    expect(clients.map((c) => c.proxy?.sourcePath).sort()).toEqual(['/run/c0.sock', '/run/c1.sock']);
+    expect(server.stats().rejected).toBe(0); // per-address limits do not apply to Unix peers
   });
 
   it('a server without proxyProtocol hands a header through as data and sets no client.proxy', async () => {
