@@ -8,6 +8,7 @@ import {
 } from './errors.js';
 import { type Framing, type ResolvedFraming, encodeFrame, resolveFraming } from './framing.js';
 import { PendingQueue } from './pending.js';
+import type { ProxyInfo } from './proxy-stage.js';
 import { SPILL, adoptHandle, attachStream, onreadUnavailable, type ReadPathKind, type ReadSink } from './read-path.js';
 import { SendQueue } from './send-queue.js';
 import { WAIT_FOREVER, checkInteger, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';
@@ -130,8 +131,12 @@ export class Client implements ReadSink {
   readonly localPort: number;
   /** TLS details for a TLS connection; undefined on a plain one. */
   readonly tls: unknown;
-  /** What the PROXY protocol header said (proxy address, TLVs); undefined without one. */
-  readonly proxy: unknown;
+  /**
+   * With `proxyProtocol`: the balancer that relayed this client (its address, port, family),
+   * the header's version, the address the client connected to, and v2 TLVs (ALPN, authority,
+   * SSL flags …). undefined without the PROXY protocol.
+   */
+  readonly proxy: ProxyInfo | undefined;
 
   readonly #host: ClientHost;
   readonly #socket: Socket;
@@ -184,7 +189,7 @@ export class Client implements ReadSink {
     this.localAddress = raw.localAddress ?? '';
     this.localPort = raw.localPort ?? 0;
     this.tls = arrival.tls;
-    this.proxy = arrival.proxy;
+    this.proxy = arrival.proxy as ProxyInfo | undefined;
     const { options } = host;
     this.#framing = options.framing;
     this.#maxSendQueue = options.maxSendQueue;
