@@ -2,7 +2,7 @@
 // name their target client indirectly so that a shrunk sequence still makes sense.
 
 import fc from 'fast-check';
-import type { CoreConfig } from '@tcpserv/core-wasm';
+import type { CoreConfig, CoreFraming } from '@tcpserv/core-wasm';
 
 /**
  * Which client a command aims at. Handles do not exist when a sequence is generated, so
@@ -23,6 +23,18 @@ export type Command =
   | { readonly op: 'eof'; readonly target: Target }
   | { readonly op: 'push'; readonly target: Target; readonly size: number; readonly seed: number; readonly dt: number }
   | { readonly op: 'read'; readonly target: Target; readonly size: number }
+  /** receiveWindow, then `size` random bytes into it (at most its length) and received; `excess` claims one more. */
+  | { readonly op: 'receive'; readonly target: Target; readonly size: number; readonly seed: number; readonly excess: boolean; readonly dt: number }
+  /** readView, then consume 1 + size mod the view's length. */
+  | { readonly op: 'view'; readonly target: Target; readonly size: number }
+  /** consume with any count (mostly refused). */
+  | { readonly op: 'consume'; readonly target: Target; readonly n: number }
+  /** push these bytes (traffic shaped for a framing), whole or one push per byte. */
+  | { readonly op: 'send'; readonly target: Target; readonly bytes: Uint8Array; readonly trickle: boolean; readonly dt: number }
+  | { readonly op: 'setFraming'; readonly target: Target; readonly framing: CoreFraming }
+  | { readonly op: 'nextFrameLength'; readonly target: Target }
+  /** readFrame into a buffer of `room` bytes, or exactly the next frame's length ('fit'). */
+  | { readonly op: 'readFrame'; readonly target: Target; readonly room: number | 'fit' }
   | { readonly op: 'drain'; readonly count: number }
   | { readonly op: 'accept' }
   | { readonly op: 'setMaxClients'; readonly value: number }
@@ -61,6 +73,12 @@ export const command: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant('push' as const), target, size: chunkSize, seed: fc.nat(), dt }),
   },
   { weight: 16, arbitrary: fc.record({ op: fc.constant('read' as const), target, size: chunkSize }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('receive' as const), target, size: chunkSize, seed: fc.nat(), excess: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, fc.constant(true)), dt }),
+  },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('view' as const), target, size: chunkSize }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('consume' as const), target, n: fc.integer({ min: -2, max: 5000 }) }) },
   {
     weight: 12,
     arbitrary: fc.record({ op: fc.constant('drain' as const), count: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constant(Infinity)) }),
