@@ -11,7 +11,7 @@
 //                       │ Header (sizeof<Header>, rounded to ALIGN)     │ config, counters,
 //                       │                                               │ queue ends, cursors
 //   tableOffset ──────▶ ├──────────────────────────────────────────────┤
-//                       │ Slot[0] │ Slot[1] │ … │ Slot[maxSockets − 1]   │ 64 B each
+//                       │ Slot[0] │ Slot[1] │ … │ Slot[maxSockets − 1]   │ 128 B each
 //                       │   the accept queue and the free list are     │
 //                       │   threaded through the slots (prev/next)     │
 //   ringsOffset ──────▶ ├──────────────────────────────────────────────┤
@@ -22,7 +22,7 @@
 //                       │ staging area (stagingSize bytes)              │ chunks in and out
 //   end ──────────────▶ └──────────────────────────────────────────────┘
 //
-//   layoutBytes = base + header + maxSockets·(64 + rxBufferSize)
+//   layoutBytes = base + header + maxSockets·(128 + rxBufferSize)
 //                      + 8·eventCapacity + stagingSize,
 //   eventCapacity = nextPow2(4·maxSockets); all sections ALIGN-aligned.
 //
@@ -46,13 +46,30 @@
 // Per slot at most one CONNECT, one RECV (coalesced by FLAG_RECV_PENDING), one
 // PAUSE/RESUME (coalesced by FLAG_FLOW_PENDING) and one DISCONNECT are queued at a
 // time, and a slot is not reused until its DISCONNECT was drained (FIFO: so were all
-// its earlier events). Hence ≤ 4·maxSockets entries, and eventCapacity ≥ that.
+// its earlier events). Hence ≤ 4·maxSockets entries, and eventCapacity ≥ that. Nothing
+// is queued for a slot after its DISCONNECT, so no event can outlive its slot. `enqueue`
+// asserts the bound in the debug build.
+//
+// ── Framing ───────────────────────────────────────────────────────────────────
+// Each slot has a mode (RAW, LINE, DELIMITER, LENGTH, FIXED; see FRAMING-SPEC.md). A
+// frame always starts at the ring's head. LINE and DELIMITER keep an incremental scan:
+//
+//        head            scan                 tail
+//         ▼               ▼                    ▼
+//   ┌───┬───┬───┬───┬───┬───┬───┬───┬───┬───┐
+//   │ G │ E │ T │ · │ k │ \r│ \n│ · │ · │   │  found = 0: no terminator starts in [head, scan)
+//   └───┴───┴───┴───┴───┴───┴───┴───┴───┴───┘  found = 1: the terminator starts at scan
+//
+// so bytes arriving one at a time are each looked at once (a delimiter of length d is
+// tried at most d times per start). Reads move the head; a scan the head passed restarts
+// at the head. LENGTH decodes its 1/2/4-byte header at the head and FIXED compares the
+// fill with its size, both O(1), so they keep no scan state.
 
 import {
   OK, ERR_STALE, ERR_LIMIT, ERR_TABLE_FULL, ERR_CLOSED, ERR_RANGE, END_OF_STREAM, ERR_OPEN,
   ERR_NOT_INIT, ERR_ALREADY_INIT, ERR_CONFIG_MAX_SOCKETS, ERR_CONFIG_MAX_CLIENTS,
   ERR_CONFIG_RX_BUFFER, ERR_CONFIG_WATERMARKS, ERR_CONFIG_STAGING, ERR_CONFIG_TOO_LARGE,
-  ERR_OUT_OF_MEMORY,
+  ERR_OUT_OF_MEMORY, FRAME_PENDING, ERR_FRAME_TOO_LARGE, ERR_FRAME_TRUNCATED, ERR_CONFIG_FRAME,
   EV_NONE, EV_CONNECT, EV_RECV, EV_DISCONNECT, EV_PAUSE, EV_RESUME,
   STATE_FREE, STATE_OPEN, STATE_CLOSED,
   FLAG_IN_ACCEPT_QUEUE, FLAG_RECV_PENDING, FLAG_FLOW_PENDING, FLAG_PAUSED, FLAG_EOF,
@@ -69,6 +86,19 @@ const NIL: i32 = -1;
 const EVENTS_PER_SLOT: u32 = 4;
 /** Internal queue entry kind; reported as EV_PAUSE or EV_RESUME when drained. */
 const EV_FLOW: u32 = 99;
+/** nextEvent packs the slot above the kind: (slot << EVENT_KIND_BITS) | kind. */
+const EVENT_KIND_BITS: u32 = 3;
+
+// Framing modes (setFraming's `mode`).
+const MODE_RAW: u8 = 0;
+const MODE_LINE: u8 = 1;
+const MODE_DELIMITER: u8 = 2;
+const MODE_LENGTH: u8 = 3;
+const MODE_FIXED: u8 = 4;
+/** Longest delimiter a slot stores. */
+const MAX_DELIMITER: u32 = 16;
+const LF: u8 = 0x0a;
+const CR: u8 = 0x0d;
 
 @unmanaged class Header {
   maxSockets: u32;
@@ -90,8 +120,9 @@ const EV_FLOW: u32 = 99;
   freeTail: i32;
   eventHead: u32;
   eventTail: u32;
-  eventHandle: i32;
   sweepNext: u32;
+  /** Bytes the frame last measured by `frameLength` takes from the ring (header/terminator included). */
+  frameTotal: u32;
   spanPtr: u32;
   spanPad: u32;
   opened: u64;
@@ -123,7 +154,26 @@ const EV_FLOW: u32 = 99;
   bytesOut: u64;
   connectTime: f64;
   lastActivity: f64;
+  // ── framing (see "Framing" above) ──
+  mode: u8;
+  /** LENGTH: the header is little-endian. */
+  littleEndian: u8;
+  /** LINE/DELIMITER: a terminator starts at `scan`. */
+  found: u8;
+  pad: u8;
+  /** LENGTH: header bytes (1, 2, 4); DELIMITER: delimiter length (1..16); FIXED: frame size. */
+  frameParam: u32;
+  /** Largest payload accepted (FIXED: its size). */
+  maxFrame: u32;
+  /** LINE/DELIMITER: ring position the scan continues from (head ≤ scan ≤ tail). */
+  scan: u32;
+  /** DELIMITER: the delimiter bytes (frameParam of them). */
+  delim0: u64;
+  delim1: u64;
 }
+
+/** Stride of the client table: a Slot rounded up to whole cache lines, so no two slots share one. */
+const SLOT_BYTES: usize = <usize>((offsetof<Slot>() + <usize>ALIGN - 1) & ~(<usize>ALIGN - 1));
 
 @unmanaged class Event {
   handle: i32;
@@ -152,7 +202,7 @@ let ready: bool = false;
 }
 
 @inline function slotAt(index: u32): Slot {
-  return changetype<Slot>(tableOffset + <usize>index * offsetof<Slot>());
+  return changetype<Slot>(tableOffset + <usize>index * SLOT_BYTES);
 }
 
 @inline function ringAt(index: u32): usize {
@@ -185,7 +235,7 @@ function computeLayout(maxSockets: i32, rxBufferSize: i32, stagingSize: i32): i6
   const sockets = <u64>maxSockets;
   let bytes = heapBase();
   bytes += alignUp(<u64>offsetof<Header>());
-  bytes += alignUp(sockets * <u64>offsetof<Slot>());
+  bytes += sockets * <u64>SLOT_BYTES;
   bytes += sockets * <u64>rxBufferSize; // already ALIGN-aligned: rxBufferSize ≥ 64 is a power of two
   bytes += alignUp(<u64>nextPow2(EVENTS_PER_SLOT * <u32>maxSockets) * <u64>offsetof<Event>());
   bytes += <u64>stagingSize;
@@ -225,7 +275,7 @@ export function init(
   const sockets = <u32>maxSockets;
   base = <usize>heapBase();
   tableOffset = base + <usize>alignUp(<u64>offsetof<Header>());
-  ringsOffset = tableOffset + <usize>alignUp(<u64>sockets * <u64>offsetof<Slot>());
+  ringsOffset = tableOffset + <usize>sockets * SLOT_BYTES;
   eventsOffset = ringsOffset + <usize>sockets * <usize>rxBufferSize;
   const eventCapacity = nextPow2(EVENTS_PER_SLOT * sockets);
   stagingOffset = eventsOffset + <usize>alignUp(<u64>eventCapacity * <u64>offsetof<Event>());
@@ -251,7 +301,7 @@ export function init(
   // its next generation is handed out.
   for (let i: u32 = 0; i < sockets; i++) {
     const s = slotAt(i);
-    memory.fill(changetype<usize>(s), 0, offsetof<Slot>());
+    memory.fill(changetype<usize>(s), 0, SLOT_BYTES);
     s.gen = 1;
     s.prev = NIL;
     s.next = i + 1 < sockets ? <i32>(i + 1) : NIL;
@@ -301,9 +351,9 @@ function slotIndex(handle: i32): i32 {
 
 function enqueue(handle: i32, kind: u32): void {
   const h = header();
-  // Cannot be full (see the bound at the top of the file); the guard keeps a bug from
-  // ever writing outside the queue.
-  if (h.eventTail - h.eventHead >= h.eventCapacity) return;
+  // Cannot be full (see the bound at the top of the file). The index is masked, so even a
+  // broken bound could only overwrite an entry, never write outside the queue.
+  assert(h.eventTail - h.eventHead < h.eventCapacity, "event queue full");
   const e = changetype<Event>(eventsOffset + <usize>(h.eventTail & (h.eventCapacity - 1)) * offsetof<Event>());
   e.handle = handle;
   e.kind = kind;
@@ -322,12 +372,14 @@ function freeSlot(index: u32): void {
   if (h.freeTail == NIL) h.freeHead = <i32>index;
   else slotAt(<u32>h.freeTail).next = <i32>index;
   h.freeTail = <i32>index;
+  assert(h.used > 0, "used slots negative");
   h.used--;
 }
 
 /**
- * Takes the oldest queued event: returns its kind (EV_NONE when the queue is empty) and
- * sets the cursor read by `eventHandle`. Draining DISCONNECT frees a released slot.
+ * Takes the oldest queued event: returns (slot << 3) | kind, EV_NONE (0) when the queue is
+ * empty — one call per event, the slot names the client (JS maps slots to handles). Draining
+ * DISCONNECT frees a released slot.
  */
 export function nextEvent(): i32 {
   if (!ready) return ERR_NOT_INIT;
@@ -337,31 +389,26 @@ export function nextEvent(): i32 {
     h.eventHead++;
     const index = <u32>e.handle & slotMask;
     const s = slotAt(index);
-    h.eventHandle = e.handle;
+    assert(s.state != STATE_FREE && handleOf(index, s) == e.handle, "event outlived its slot");
+    const slot = <i32>(index << EVENT_KIND_BITS);
     if (e.kind == EV_RECV) {
       s.flags &= ~FLAG_RECV_PENDING;
-      return EV_RECV;
+      return slot | EV_RECV;
     }
     if (e.kind == EV_FLOW) {
       s.flags &= ~FLAG_FLOW_PENDING;
       // Closed clients have no socket to pause or resume.
       if (s.state != STATE_OPEN) continue;
-      return (s.flags & FLAG_PAUSED) != 0 ? EV_PAUSE : EV_RESUME;
+      return slot | ((s.flags & FLAG_PAUSED) != 0 ? EV_PAUSE : EV_RESUME);
     }
     if (e.kind == EV_DISCONNECT) {
       s.flags |= FLAG_DISCONNECT_DRAINED;
       if ((s.flags & FLAG_RELEASED) != 0) freeSlot(index);
-      return EV_DISCONNECT;
+      return slot | EV_DISCONNECT;
     }
-    return <i32>e.kind; // EV_CONNECT
+    return slot | <i32>e.kind; // EV_CONNECT
   }
-  h.eventHandle = 0;
   return EV_NONE;
-}
-
-/** Handle of the event last returned by `nextEvent` (0 when none). */
-export function eventHandle(): i32 {
-  return ready ? header().eventHandle : ERR_NOT_INIT;
 }
 
 // ── Accept queue (intrusive doubly linked list through the slots) ──────────────────
@@ -376,6 +423,7 @@ function acceptQueueRemove(index: u32): void {
   s.prev = NIL;
   s.next = NIL;
   s.flags &= ~FLAG_IN_ACCEPT_QUEUE;
+  assert(h.pendingAccept > 0, "pending accepts negative");
   h.pendingAccept--;
 }
 
@@ -423,6 +471,9 @@ export function open(now: f64): i32 {
   s.bytesOut = 0;
   s.connectTime = now;
   s.lastActivity = now;
+  s.mode = MODE_RAW;
+  s.found = 0;
+  s.scan = h.ringOrigin;
   s.next = NIL;
   s.prev = h.acceptTail;
   if (h.acceptTail == NIL) h.acceptHead = <i32>index;
@@ -449,9 +500,11 @@ export function close(handle: i32): i32 {
   if ((s.flags & FLAG_IN_ACCEPT_QUEUE) != 0) acceptQueueRemove(index);
   if ((s.flags & FLAG_PAUSED) != 0) {
     s.flags &= ~FLAG_PAUSED;
+    assert(h.paused > 0, "paused count negative");
     h.paused--;
   }
   s.state = STATE_CLOSED;
+  assert(h.live > 0, "live count negative");
   h.live--;
   h.closed++;
   enqueue(handle, EV_DISCONNECT);
@@ -510,9 +563,26 @@ export function recordSent(handle: i32, bytes: i32, now: f64): i32 {
 }
 
 /**
+ * The one wrap-around copy: `n` bytes between ring position `pos` (and on) and the flat
+ * buffer at `flat`, into the ring or out of it. At most two pieces: up to the ring's end,
+ * then from its start.
+ */
+@inline function ringCopy(ring: usize, pos: u32, flat: usize, n: u32, intoRing: bool): void {
+  const at = pos & ringMask;
+  const first = min(n, ringMask + 1 - at);
+  if (intoRing) {
+    memory.copy(ring + <usize>at, flat, <usize>first);
+    if (n > first) memory.copy(ring, flat + <usize>first, <usize>(n - first));
+  } else {
+    memory.copy(flat, ring + <usize>at, <usize>first);
+    if (n > first) memory.copy(flat + <usize>first, ring, <usize>(n - first));
+  }
+}
+
+/**
  * Copies up to `len` bytes at `ptr` (inside the staging area) into the client's ring.
- * Returns how many fit (0..len). Queues RECV when bytes arrive and PAUSE when the ring
- * reaches the high watermark.
+ * Returns how many fit (0..len). Queues RECV when bytes arrive (framed: when a frame is
+ * complete) and PAUSE when the ring reaches the high watermark (framed: is full).
  */
 export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
   const i = slotIndex(handle);
@@ -524,36 +594,50 @@ export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
   const capacity = ringMask + 1;
   const n = min(<u32>len, capacity - (s.tail - s.head));
   if (n == 0) return 0;
-
-  const ring = ringAt(index);
-  const at = s.tail & ringMask;
-  const first = min(n, capacity - at);
-  memory.copy(ring + <usize>at, <usize>ptr, <usize>first);
-  if (n > first) memory.copy(ring, <usize>ptr + <usize>first, <usize>(n - first));
-  commitBytes(handle, s, n, now);
+  ringCopy(ringAt(index), s.tail, <usize>ptr, n, true);
+  commitBytes(handle, index, s, n, now);
   return <i32>n;
 }
 
 /** Appends `n` bytes already in the ring at its tail: counters, RECV, PAUSE. */
-function commitBytes(handle: i32, s: Slot, n: u32, now: f64): void {
+function commitBytes(handle: i32, index: u32, s: Slot, n: u32, now: f64): void {
   const h = header();
   const used = s.tail - s.head;
+  assert(used + n <= ringMask + 1, "ring overfilled");
   s.tail += n;
   s.bytesIn += <u64>n;
   h.bytesIn += <u64>n;
   s.lastActivity = now;
 
-  if ((s.flags & FLAG_RECV_PENDING) == 0) {
-    s.flags |= FLAG_RECV_PENDING;
-    enqueue(handle, EV_RECV);
+  if (s.mode == MODE_RAW) {
+    if ((s.flags & FLAG_RECV_PENDING) == 0) queueRecv(handle, s);
+    if ((s.flags & FLAG_PAUSED) == 0 && used + n >= h.highWatermark) setPaused(handle, s, true);
+  } else {
+    // Framed: wake JS only for something it can take (rule 6), pause only when full (rule 7).
+    if ((s.flags & FLAG_RECV_PENDING) == 0 && frameLength(index, s) != FRAME_PENDING) queueRecv(handle, s);
+    if ((s.flags & FLAG_PAUSED) == 0 && used + n == ringMask + 1) setPaused(handle, s, true);
   }
-  if ((s.flags & FLAG_PAUSED) == 0 && used + n >= h.highWatermark) {
+}
+
+@inline function queueRecv(handle: i32, s: Slot): void {
+  s.flags |= FLAG_RECV_PENDING;
+  enqueue(handle, EV_RECV);
+}
+
+/** Pauses or resumes the client; one PAUSE/RESUME entry stays queued at most (drained as the state then). */
+function setPaused(handle: i32, s: Slot, paused: bool): void {
+  const h = header();
+  if (paused) {
     s.flags |= FLAG_PAUSED;
     h.paused++;
-    if ((s.flags & FLAG_FLOW_PENDING) == 0) {
-      s.flags |= FLAG_FLOW_PENDING;
-      enqueue(handle, EV_FLOW);
-    }
+  } else {
+    s.flags &= ~FLAG_PAUSED;
+    assert(h.paused > 0, "paused count negative");
+    h.paused--;
+  }
+  if ((s.flags & FLAG_FLOW_PENDING) == 0) {
+    s.flags |= FLAG_FLOW_PENDING;
+    enqueue(handle, EV_FLOW);
   }
 }
 
@@ -584,6 +668,29 @@ export function writeSpan(handle: i32): i32 {
 }
 
 /**
+ * Where the kernel's next read for this client should land, in one call: answers its length
+ * (0 when the ring is full) and sets `spanPtr` to it. That is the free span at the ring's tail
+ * when it is at least `minWindow` bytes or all the room there is; else (a short span at the
+ * wrap point) the staging area, sized to all the room (at most stagingSize) — `push` takes it
+ * from there. Nothing changes until `commit` or `push`.
+ */
+export function receiveWindow(handle: i32, minWindow: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
+  const h = header();
+  const span = freeSpan(s);
+  const room = ringMask + 1 - (s.tail - s.head);
+  if (span == room || (minWindow >= 0 && span >= <u32>minWindow)) {
+    h.spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.tail & ringMask));
+    return <i32>span;
+  }
+  h.spanPtr = <u32>stagingOffset;
+  return <i32>min(room, h.stagingSize);
+}
+
+/**
  * Takes `len` bytes JS wrote at the address `writeSpan` gave, as `push` takes copied ones
  * (RECV, PAUSE, counters). `len` must not exceed what `writeSpan` answers now. Returns `len`.
  */
@@ -593,7 +700,7 @@ export function commit(handle: i32, len: i32, now: f64): i32 {
   const s = slotAt(<u32>i);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
   if (len < 0 || <u32>len > freeSpan(s)) return ERR_RANGE;
-  if (len > 0) commitBytes(handle, s, <u32>len, now);
+  if (len > 0) commitBytes(handle, <u32>i, s, <u32>len, now);
   return len;
 }
 
@@ -621,14 +728,14 @@ export function consume(handle: i32, len: i32): i32 {
   return len;
 }
 
-/** Address answered by the last `writeSpan`/`readSpan` (0 before any). */
+/** Address answered by the last `writeSpan`/`readSpan`/`receiveWindow`/`frameSpan` (0 before any). */
 export function spanPtr(): i32 { return ready ? <i32>header().spanPtr : ERR_NOT_INIT; }
 
 /**
  * Copies up to `max` (≥ 1) bytes from the client's ring to `dst` (inside the staging
  * area), oldest first. Returns the count, 0 if nothing is buffered yet, or END_OF_STREAM
  * once the ring is empty and the peer ended or the client closed. Queues RESUME when a
- * paused ring drains to the low watermark.
+ * paused ring drains to the low watermark (framed: when it frees any room).
  */
 export function read(handle: i32, dst: i32, max: i32): i32 {
   const i = slotIndex(handle);
@@ -641,29 +748,298 @@ export function read(handle: i32, dst: i32, max: i32): i32 {
     return s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0 ? END_OF_STREAM : 0;
   }
   const n = min(<u32>max, used);
-  const capacity = ringMask + 1;
-  const ring = ringAt(index);
-  const at = s.head & ringMask;
-  const first = min(n, capacity - at);
-  memory.copy(<usize>dst, ring + <usize>at, <usize>first);
-  if (n > first) memory.copy(<usize>dst + <usize>first, ring, <usize>(n - first));
+  ringCopy(ringAt(index), s.head, <usize>dst, n, false);
   consumeBytes(handle, s, n);
   return <i32>n;
 }
 
-/** Drops `n` bytes from the head of a ring: RESUME when a paused ring reaches the low watermark. */
+/** Drops `n` bytes from the head of a ring: the frame scan follows; RESUME when due. */
 function consumeBytes(handle: i32, s: Slot, n: u32): void {
+  const used = s.tail - s.head;
+  assert(n <= used, "consumed more than buffered");
+  const scanned = s.scan - s.head;
+  s.head += n;
+  if (s.mode == MODE_RAW) {
+    if ((s.flags & FLAG_PAUSED) != 0 && used - n <= header().lowWatermark) setPaused(handle, s, false);
+  } else {
+    // The head passed the scan (or the terminator it found): restart at the head.
+    if (scanned < n) {
+      s.scan = s.head;
+      s.found = 0;
+    }
+    if ((s.flags & FLAG_PAUSED) != 0) setPaused(handle, s, false);
+  }
+}
+
+// ── Framing ────────────────────────────────────────────────────────────────────
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/** Index of the first `byte` in [ptr, ptr + len), or len. Eight bytes a step (a zero-byte test on word ^ pattern). */
+function findByte(ptr: usize, len: u32, byte: u8): u32 {
+  const pattern = ONES * <u64>byte;
+  let i: u32 = 0;
+  while (i + 8 <= len) {
+    const w = load<u64>(ptr + <usize>i) ^ pattern;
+    // The lowest set bit marks the first zero byte of w exactly (false hits only above it).
+    const hit = (w - ONES) & ~w & HIGHS;
+    if (hit != 0) return i + (<u32>ctz(hit) >> 3);
+    i += 8;
+  }
+  while (i < len && load<u8>(ptr + <usize>i) != byte) i++;
+  return i;
+}
+
+/** Ring position of the first `byte` in positions [from, to), or `to`. */
+function ringFind(ring: usize, from: u32, to: u32, byte: u8): u32 {
+  let p = from;
+  while (p != to) {
+    const at = p & ringMask;
+    const piece = min(to - p, ringMask + 1 - at);
+    const i = findByte(ring + <usize>at, piece, byte);
+    if (i < piece) return p + i;
+    p += piece;
+  }
+  return to;
+}
+
+@inline function ringByte(ring: usize, pos: u32): u8 {
+  return load<u8>(ring + <usize>(pos & ringMask));
+}
+
+@inline function delimAddr(s: Slot): usize {
+  return changetype<usize>(s) + offsetof<Slot>("delim0");
+}
+
+/** LINE: continues the scan for '\n' up to the tail. */
+function scanLine(index: u32, s: Slot): void {
+  const p = ringFind(ringAt(index), s.scan, s.tail, LF);
+  s.scan = p;
+  if (p != s.tail) s.found = 1;
+}
+
+/** DELIMITER: continues the scan up to the last start the buffered bytes can hold. */
+function scanDelimiter(index: u32, s: Slot): void {
+  const ring = ringAt(index);
+  const d = delimAddr(s);
+  const length = s.frameParam;
+  const first = load<u8>(d);
+  while (s.tail - s.scan >= length) {
+    const last = s.tail - length + 1; // one past the last possible start
+    const p = ringFind(ring, s.scan, last, first);
+    if (p == last) {
+      s.scan = last;
+      return;
+    }
+    let k: u32 = 1;
+    while (k < length && ringByte(ring, p + k) == load<u8>(d + <usize>k)) k++;
+    if (k == length) {
+      s.scan = p;
+      s.found = 1;
+      return;
+    }
+    s.scan = p + 1;
+  }
+}
+
+/** LENGTH: the header at the head (the caller checked it is buffered). */
+function lengthHeader(ring: usize, s: Slot): u32 {
+  const bytes = s.frameParam;
+  let n: u32 = 0;
+  if (s.littleEndian != 0) {
+    for (let k: u32 = bytes; k > 0; k--) n = (n << 8) | <u32>ringByte(ring, s.head + k - 1);
+  } else {
+    for (let k: u32 = 0; k < bytes; k++) n = (n << 8) | <u32>ringByte(ring, s.head + k);
+  }
+  return n;
+}
+
+/**
+ * The next frame of a framed slot: its payload length (and `frameTotal`, the bytes it takes
+ * from the ring), or FRAME_PENDING, END_OF_STREAM, ERR_FRAME_TOO_LARGE, ERR_FRAME_TRUNCATED.
+ * Advances the incremental scan; changes nothing else.
+ */
+function frameLength(index: u32, s: Slot): i32 {
   const h = header();
   const used = s.tail - s.head;
-  s.head += n;
-  if ((s.flags & FLAG_PAUSED) != 0 && used - n <= h.lowWatermark) {
-    s.flags &= ~FLAG_PAUSED;
-    h.paused--;
-    if ((s.flags & FLAG_FLOW_PENDING) == 0) {
-      s.flags |= FLAG_FLOW_PENDING;
-      enqueue(handle, EV_FLOW);
+  const max = s.maxFrame;
+  const mode = s.mode;
+  if (mode == MODE_LINE) {
+    if (s.found == 0) scanLine(index, s);
+    if (s.found != 0) {
+      const before = s.scan - s.head;
+      const payload = before > 0 && ringByte(ringAt(index), s.scan - 1) == CR ? before - 1 : before;
+      if (payload > max) return ERR_FRAME_TOO_LARGE;
+      h.frameTotal = before + 1;
+      return <i32>payload;
     }
+    if (used > max + 1) return ERR_FRAME_TOO_LARGE;
+  } else if (mode == MODE_DELIMITER) {
+    if (s.found == 0) scanDelimiter(index, s);
+    if (s.found != 0) {
+      const payload = s.scan - s.head;
+      if (payload > max) return ERR_FRAME_TOO_LARGE;
+      h.frameTotal = payload + s.frameParam;
+      return <i32>payload;
+    }
+    if (used >= max + s.frameParam) return ERR_FRAME_TOO_LARGE;
+  } else if (mode == MODE_LENGTH) {
+    const headerBytes = s.frameParam;
+    if (used >= headerBytes) {
+      const payload = lengthHeader(ringAt(index), s);
+      if (payload > max) return ERR_FRAME_TOO_LARGE;
+      if (used - headerBytes >= payload) {
+        h.frameTotal = headerBytes + payload;
+        return <i32>payload;
+      }
+    }
+  } else if (used >= s.frameParam) { // FIXED
+    h.frameTotal = s.frameParam;
+    return <i32>s.frameParam;
   }
+  // No complete frame.
+  const ended = s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0;
+  if (used == 0) return ended ? END_OF_STREAM : FRAME_PENDING;
+  if (used == ringMask + 1) return ERR_FRAME_TOO_LARGE; // full and no frame: it can never complete
+  if (!ended) return FRAME_PENDING;
+  if (mode == MODE_LENGTH || mode == MODE_FIXED) return ERR_FRAME_TRUNCATED;
+  // LINE/DELIMITER at end of stream: the rest is the last frame, nothing dropped.
+  if (used > max) return ERR_FRAME_TOO_LARGE;
+  h.frameTotal = used;
+  return <i32>used;
+}
+
+/** Ring position where the measured frame's payload starts (after a LENGTH header). */
+@inline function payloadStart(s: Slot): u32 {
+  return s.mode == MODE_LENGTH ? s.head + s.frameParam : s.head;
+}
+
+/**
+ * Sets how the client's bytes are cut into frames; allowed on an OPEN or CLOSED (not yet
+ * released) client, at any time. mode RAW 0 | LINE 1 | DELIMITER 2 (p1 = delimiter address
+ * in staging, p2 = its length 1..16) | LENGTH 3 (p1 = header bytes 1|2|4, p2 = 1 little-
+ * endian / 0 big) | FIXED 4 (p1 = size). maxFrameSize 1..rxBufferSize (FIXED uses its size,
+ * RAW ignores it). The scan restarts at the head; an open client gets RECV if the new mode
+ * has something to report and PAUSE/RESUME if its flow rule says otherwise now. Returns OK,
+ * ERR_CONFIG_FRAME (nothing changed) or ERR_RANGE (delimiter not inside the staging area).
+ */
+export function setFraming(handle: i32, mode: i32, p1: i32, p2: i32, maxFrameSize: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const index = <u32>i;
+  const s = slotAt(index);
+  const capacity = ringMask + 1;
+  let param: u32 = 0;
+  let max = <u32>maxFrameSize;
+  if (mode == MODE_FIXED) {
+    if (p1 < 1 || <u32>p1 > capacity) return ERR_CONFIG_FRAME;
+    param = <u32>p1;
+    max = param;
+  } else if (mode != MODE_RAW) {
+    if (maxFrameSize < 1 || <u32>maxFrameSize > capacity) return ERR_CONFIG_FRAME;
+    if (mode == MODE_DELIMITER) {
+      if (p2 < 1 || <u32>p2 > MAX_DELIMITER) return ERR_CONFIG_FRAME;
+      if (!inStaging(p1, p2)) return ERR_RANGE;
+      param = <u32>p2;
+    } else if (mode == MODE_LENGTH) {
+      if ((p1 != 1 && p1 != 2 && p1 != 4) || (p2 != 0 && p2 != 1)) return ERR_CONFIG_FRAME;
+      param = <u32>p1;
+    } else if (mode != MODE_LINE) {
+      return ERR_CONFIG_FRAME;
+    }
+  } else {
+    max = 0;
+  }
+  s.mode = <u8>mode;
+  s.frameParam = param;
+  s.maxFrame = max;
+  s.littleEndian = mode == MODE_LENGTH && p2 == 1 ? 1 : 0;
+  s.delim0 = 0;
+  s.delim1 = 0;
+  if (mode == MODE_DELIMITER) memory.copy(delimAddr(s), <usize>p1, <usize>param);
+  s.scan = s.head;
+  s.found = 0;
+  if (s.state != STATE_OPEN) return OK; // DISCONNECT is queued: nothing may follow it
+
+  const h = header();
+  const used = s.tail - s.head;
+  const paused = (s.flags & FLAG_PAUSED) != 0;
+  if (mode == MODE_RAW) {
+    if (!paused && used >= h.highWatermark) setPaused(handle, s, true);
+    else if (paused && used <= h.lowWatermark) setPaused(handle, s, false);
+    if ((s.flags & FLAG_RECV_PENDING) == 0 && used > 0) queueRecv(handle, s);
+  } else {
+    if (!paused && used == capacity) setPaused(handle, s, true);
+    else if (paused && used < capacity) setPaused(handle, s, false);
+    if ((s.flags & FLAG_RECV_PENDING) == 0 && frameLength(index, s) != FRAME_PENDING) queueRecv(handle, s);
+  }
+  return OK;
+}
+
+/**
+ * Payload length of the client's next frame (≥ 0), or FRAME_PENDING, END_OF_STREAM,
+ * ERR_FRAME_TOO_LARGE, ERR_FRAME_TRUNCATED; ERR_CONFIG_FRAME in RAW mode. Consumes nothing.
+ */
+export function nextFrameLength(handle: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const s = slotAt(<u32>i);
+  if (s.mode == MODE_RAW) return ERR_CONFIG_FRAME;
+  return frameLength(<u32>i, s);
+}
+
+/**
+ * Copies the next frame's payload to `dst` (inside the staging area) and consumes the frame
+ * (as a read: RESUME when due). Returns the payload length, a nextFrameLength status, or
+ * ERR_RANGE when `dst`/`max` is outside the staging area or the payload is longer than
+ * `max` (then nothing is consumed).
+ */
+export function readFrame(handle: i32, dst: i32, max: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  if (!inStaging(dst, max)) return ERR_RANGE;
+  const index = <u32>i;
+  const s = slotAt(index);
+  if (s.mode == MODE_RAW) return ERR_CONFIG_FRAME;
+  const n = frameLength(index, s);
+  if (n < 0) return n;
+  if (n > max) return ERR_RANGE;
+  ringCopy(ringAt(index), payloadStart(s), <usize>dst, <u32>n, false);
+  consumeBytes(handle, s, header().frameTotal);
+  return n;
+}
+
+/**
+ * A view of the next frame's payload in the ring, for callers that copy it themselves: answers
+ * the payload's first contiguous piece (the whole payload unless it wraps at the ring's end; the
+ * rest then starts at spanPtr + piece − rxBufferSize, the ring's first byte) and sets spanPtr to
+ * it; or a nextFrameLength status. Consumes nothing: `skipFrame` does, once the bytes are copied.
+ */
+export function frameSpan(handle: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const index = <u32>i;
+  const s = slotAt(index);
+  if (s.mode == MODE_RAW) return ERR_CONFIG_FRAME;
+  const n = frameLength(index, s);
+  if (n < 0) return n;
+  const at = payloadStart(s) & ringMask;
+  header().spanPtr = <u32>(ringAt(index) + <usize>at);
+  return <i32>min(<u32>n, ringMask + 1 - at);
+}
+
+/** Consumes the next frame without copying it (after `frameSpan`): its payload length, or a nextFrameLength status. */
+export function skipFrame(handle: i32): i32 {
+  const i = slotIndex(handle);
+  if (i < 0) return ready ? ERR_STALE : ERR_NOT_INIT;
+  const index = <u32>i;
+  const s = slotAt(index);
+  if (s.mode == MODE_RAW) return ERR_CONFIG_FRAME;
+  const n = frameLength(index, s);
+  if (n < 0) return n;
+  consumeBytes(handle, s, header().frameTotal);
+  return n;
 }
 
 // ── Inspection ─────────────────────────────────────────────────────────────────

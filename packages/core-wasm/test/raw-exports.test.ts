@@ -19,7 +19,6 @@ const SIGNATURES: Record<ExportName, readonly Param[]> = {
   stagingPtr: [],
   stagingSize: [],
   nextEvent: [],
-  eventHandle: [],
   accept: [],
   open: ['f64'],
   close: ['i32'],
@@ -29,10 +28,16 @@ const SIGNATURES: Record<ExportName, readonly Param[]> = {
   push: ['i32', 'i32', 'i32', 'f64'],
   read: ['i32', 'i32', 'i32'],
   writeSpan: ['i32'],
+  receiveWindow: ['i32', 'i32'],
   commit: ['i32', 'i32', 'f64'],
   readSpan: ['i32'],
   consume: ['i32', 'i32'],
   spanPtr: [],
+  setFraming: ['i32', 'i32', 'i32', 'i32', 'i32'],
+  nextFrameLength: ['i32'],
+  readFrame: ['i32', 'i32', 'i32'],
+  frameSpan: ['i32'],
+  skipFrame: ['i32'],
   inspect: ['i32'],
   infoSerial: [],
   infoState: [],
@@ -69,6 +74,7 @@ const STATUSES = new Set([
   K.ERR_STALE, K.ERR_LIMIT, K.ERR_TABLE_FULL, K.ERR_CLOSED, K.ERR_RANGE, K.END_OF_STREAM, K.ERR_OPEN,
   K.ERR_NOT_INIT, K.ERR_ALREADY_INIT, K.ERR_CONFIG_MAX_SOCKETS, K.ERR_CONFIG_MAX_CLIENTS, K.ERR_CONFIG_RX_BUFFER,
   K.ERR_CONFIG_WATERMARKS, K.ERR_CONFIG_STAGING, K.ERR_CONFIG_TOO_LARGE, K.ERR_OUT_OF_MEMORY,
+  K.FRAME_PENDING, K.ERR_FRAME_TOO_LARGE, K.ERR_FRAME_TRUNCATED, K.ERR_CONFIG_FRAME,
 ]);
 
 const anyI32 = fc.integer({ min: INT32_MIN, max: INT32_MAX });
@@ -187,7 +193,7 @@ describe('raw exports', () => {
 
     it('queries answer the same values to any arguments and change nothing', () => {
       const fixture = populated();
-      const queries = EXPORT_NAMES.filter((name) => /^(stat|info|staging|eventHandle|sweepNext|layoutBytes|spanPtr)/.test(name));
+      const queries = EXPORT_NAMES.filter((name) => /^(stat|info|staging|sweepNext|layoutBytes|spanPtr)/.test(name));
       fc.assert(
         // Surplus arguments are legal in JS and must be ignored.
         fc.property(fc.constantFrom(...queries), fc.array(hostileNumber, { minLength: 3, maxLength: 5 }), (name, args) => {
@@ -240,7 +246,7 @@ describe('raw exports', () => {
 });
 
 /** Static data and header: a one-slot layout minus its slot, ring, 4 events (one 64-byte line) and staging. */
-const LAYOUT_FIXED_PART = instantiateRaw().layoutBytes(1, 64, 1024) - 64 - 64 - 64 - 1024;
+const LAYOUT_FIXED_PART = instantiateRaw().layoutBytes(1, 64, 1024) - 128 - 64 - 64 - 1024;
 
 /** What layoutBytes owes for i32 settings: a config status, or the byte count of the documented formula. */
 function expectedLayout(maxSockets: number, rxBufferSize: number, stagingSize: number): number {
@@ -249,7 +255,7 @@ function expectedLayout(maxSockets: number, rxBufferSize: number, stagingSize: n
   if (!rxPowerOfTwo || rxBufferSize < K.MIN_RX_BUFFER || rxBufferSize > K.MAX_RX_BUFFER) return K.ERR_CONFIG_RX_BUFFER;
   if (stagingSize < K.MIN_STAGING || stagingSize > K.MAX_STAGING || stagingSize % 16 !== 0) return K.ERR_CONFIG_STAGING;
   const alignUp = (n: number): number => Math.ceil(n / 64) * 64;
-  const bytes = LAYOUT_FIXED_PART + maxSockets * (64 + rxBufferSize)
+  const bytes = LAYOUT_FIXED_PART + maxSockets * (128 + rxBufferSize)
     + alignUp(8 * 2 ** Math.ceil(Math.log2(4 * maxSockets))) + stagingSize;
   return bytes > K.MAX_LAYOUT_BYTES ? K.ERR_CONFIG_TOO_LARGE : bytes;
 }
@@ -303,11 +309,11 @@ function populated(): Fixture {
     before: {},
     expectIntact() {
       // Events first: reading would resume the paused client and turn its PAUSE into RESUME.
-      expect(drainRaw(x)).toEqual([
+      expect(drainRaw(x)).toEqual(([
         [K.EV_CONNECT, paused], [K.EV_CONNECT, buffered], [K.EV_CONNECT, empty], [K.EV_CONNECT, closed],
         [K.EV_RECV, paused], [K.EV_PAUSE, paused], [K.EV_RECV, buffered], [K.EV_RECV, closed],
         [K.EV_DISCONNECT, closed],
-      ]);
+      ] as Array<[number, number]>).map(([kind, handle]) => [kind, slotOf(handle)]));
       const readAll = (handle: number): number[] => {
         const n = x.read(handle, stagingPtr, stagingSize);
         return n > 0 ? [...new Uint8Array(x.memory.buffer, stagingPtr, n)] : [n];
@@ -324,11 +330,20 @@ function populated(): Fixture {
   return fixture;
 }
 
-/** Drains the event queue as [kind, handle] pairs; it holds at most 4 per slot, so 100 is plenty. */
-function drainRaw(x: CoreExports): Array<[number, number]> {
+/** The table slot of a handle in a core of MAX_SOCKETS slots (its low ⌈log2 MAX_SOCKETS⌉ bits). */
+function slotOf(handle: number): number {
+  return handle & ((1 << Math.ceil(Math.log2(MAX_SOCKETS))) - 1);
+}
+
+/**
+ * Drains the event queue as [kind, slot] pairs, unpacked from nextEvent's (slot << 3) | kind;
+ * it holds at most 4 per slot, so 100 is plenty.
+ */
+export function drainRaw(x: CoreExports): Array<[number, number]> {
   const events: Array<[number, number]> = [];
-  for (let kind = x.nextEvent(), i = 0; kind !== K.EV_NONE && i < 100; kind = x.nextEvent(), i++) {
-    events.push([kind, x.eventHandle()]);
+  for (let packed = x.nextEvent(), i = 0; packed !== K.EV_NONE && i < 100; packed = x.nextEvent(), i++) {
+    expect(packed).toBeGreaterThan(0);
+    events.push([packed & 7, packed >> 3]);
   }
   return events;
 }
@@ -402,6 +417,24 @@ function refusedCall(f: Fixture): fc.Arbitrary<RefusedCall> {
     fc.tuple(closedHandle, goodLength, hostileDouble).map(([h, len, now]) => ({ name: 'push' as const, args: [h, f.stagingPtr, len, now], expected: K.ERR_CLOSED })),
     fc.tuple(badMaxClients).map((args) => ({ name: 'setMaxClients' as const, args, expected: K.ERR_CONFIG_MAX_CLIENTS })),
     badHandle.map((h) => stale('writeSpan')([h])),
+    fc.tuple(badHandle, hostileNumber).map(stale('receiveWindow')),
+    fc.tuple(closedHandle, hostileNumber).map((args) => ({ name: 'receiveWindow' as const, args, expected: K.ERR_CLOSED })),
+    fc.tuple(badHandle, hostileNumber, hostileNumber, hostileNumber, hostileNumber).map(stale('setFraming')),
+    badHandle.map((h) => stale('nextFrameLength')([h])),
+    fc.tuple(badHandle, hostileNumber, hostileNumber).map(stale('readFrame')),
+    badHandle.map((h) => stale('frameSpan')([h])),
+    badHandle.map((h) => stale('skipFrame')([h])),
+    // The populated clients are RAW: frame calls are refused there.
+    heldHandle.map((h) => ({ name: 'nextFrameLength' as const, args: [h], expected: K.ERR_CONFIG_FRAME })),
+    heldHandle.map((h) => ({ name: 'frameSpan' as const, args: [h], expected: K.ERR_CONFIG_FRAME })),
+    heldHandle.map((h) => ({ name: 'skipFrame' as const, args: [h], expected: K.ERR_CONFIG_FRAME })),
+    fc.tuple(heldHandle, goodLength).map(([h, max]) => ({ name: 'readFrame' as const, args: [h, f.stagingPtr, max], expected: K.ERR_CONFIG_FRAME })),
+    fc.tuple(heldHandle, badRange).map(([h, [ptr, len]]) => ({ name: 'readFrame' as const, args: [h, ptr, len], expected: K.ERR_RANGE })),
+    // Modes outside 0..4 and framed modes with a maxFrameSize outside 1..rxBufferSize (64).
+    fc.tuple(heldHandle, hostileNumber.filter((m) => toInt32(m) < 0 || toInt32(m) > 4), hostileNumber, hostileNumber, hostileNumber)
+      .map((args) => ({ name: 'setFraming' as const, args, expected: K.ERR_CONFIG_FRAME })),
+    fc.tuple(heldHandle, fc.constantFrom(1, 2, 3), fc.constantFrom(1, 2, 4), fc.constantFrom(0, 1), hostileNumber.filter((m) => toInt32(m) < 1 || toInt32(m) > 64))
+      .map(([h, mode, p1, p2, max]) => ({ name: 'setFraming' as const, args: [h, mode, mode === 2 ? f.stagingPtr : p1, p2, max], expected: K.ERR_CONFIG_FRAME })),
     badHandle.map((h) => stale('readSpan')([h])),
     fc.tuple(badHandle, hostileNumber, hostileDouble).map(stale('commit')),
     fc.tuple(badHandle, hostileNumber).map(stale('consume')),
