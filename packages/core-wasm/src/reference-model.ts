@@ -278,11 +278,12 @@ export class ReferenceModel implements CoreApi {
     const status = framingStatus(framing, this.config.rxBufferSize);
     if (status !== K.OK) return status;
     client.framing = ownFraming(framing);
-    // A closed client's DISCONNECT is queued already: nothing may follow it.
+    // A closed client's DISCONNECT is queued already: nothing may follow it. The spec leaves
+    // the order open; flow first, then RECV, is what the WebAssembly core does.
     if (client.open) {
-      if (this.#hasNews(client)) this.#queueRecv(client);
       this.#pauseIfFull(client);
       this.#resumeIfDrained(client);
+      if (this.#hasNews(client)) this.#queueRecv(client);
     }
     return K.OK;
   }

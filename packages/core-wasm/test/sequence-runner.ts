@@ -5,7 +5,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import {
-  constants as K, type ClientInfo, type CoreApi, type CoreConfig, type CoreFraming, type CoreStats, type Handle, type ResolvedCoreConfig,
+  constants as K, statusName, type ClientInfo, type CoreApi, type CoreConfig, type CoreFraming, type CoreStats, type Handle, type ResolvedCoreConfig,
 } from '@tcpserv/core-wasm';
 import type { Command, Target } from './commands.js';
 import { asHandle, eventName, eventSlot, randomBytes, type EventName } from './helpers.js';
@@ -59,17 +59,38 @@ interface ReceiveAnswer {
 function bytesTaken(command: Command, answer: Answer): number {
   switch (command.op) {
     case 'push': return Math.max(0, answer as number);
-    case 'send': return ([] as number[]).concat(answer as number | number[]).reduce((sum, n) => sum + Math.max(0, n), 0);
+    case 'send': case 'frames': return ([] as number[]).concat(answer as number | number[]).reduce((sum, n) => sum + Math.max(0, n), 0);
     case 'receive': return Math.max(0, (answer as ReceiveAnswer).received);
     default: return 0;
   }
 }
 
-/** The bytes a command offers to a client, or none. */
-function offered(command: Command): Uint8Array | undefined {
+/** The bytes a command offers to a client (framed for `framing` where it asks), or none. */
+function offered(command: Command, framing: CoreFraming): Uint8Array | undefined {
   if (command.op === 'push') return randomBytes(command.size, command.seed);
   if (command.op === 'send') return command.bytes;
+  if (command.op === 'frames') return Uint8Array.from(command.payloads.flatMap((payload) => encodeFrame(framing, payload, command.crlf)));
   return undefined;
+}
+
+/**
+ * One frame as a peer would send it, written here from the spec (not taken from the model):
+ * '\n' or '\r\n' after a line, the delimiter after a delimited frame, a header before a
+ * length frame (its width's low bytes: a payload longer than that lies), a fixed frame
+ * padded or cut to size, raw bytes as they are.
+ */
+function encodeFrame(framing: CoreFraming, payload: Uint8Array, crlf: boolean): number[] {
+  switch (framing.mode) {
+    case 'raw': return [...payload];
+    case 'line': return [...payload, ...(crlf ? [0x0d, 0x0a] : [0x0a])];
+    case 'delimiter': return [...payload, ...framing.delimiter];
+    case 'length': {
+      const { headerBytes, littleEndian } = framing;
+      const header = Array.from({ length: headerBytes }, (_, i) => Math.floor(payload.length / 256 ** (headerBytes - 1 - i)) % 256);
+      return [...(littleEndian ? header.reverse() : header), ...payload];
+    }
+    case 'fixed': return Array.from({ length: Math.max(0, framing.size) }, (_, i) => payload[i % Math.max(1, payload.length)] ?? 0);
+  }
 }
 
 export class SequenceRunner {
@@ -84,6 +105,8 @@ export class SequenceRunner {
   #now = 1_000;
   /** Commands that ran on every implementation and got identical answers. */
   checkedOperations = 0;
+  /** readFrame outcomes by mode ('line frame', 'length ERR_FRAME_TRUNCATED', …): what a suite covered. */
+  readonly frameOutcomes = new Map<string, number>();
 
   /** After every command, also compare nextFrameLength of every held client. */
   readonly #probeFrames: boolean;
@@ -107,14 +130,14 @@ export class SequenceRunner {
     const handle = 'target' in command ? this.#resolve(command.target) : asHandle(0);
     const heldBefore = this.#held.has(handle);
     if ('dt' in command) this.#now += command.dt;
-    const data = offered(command);
+    const data = offered(command, this.#held.get(handle)?.framing ?? { mode: 'raw' });
 
     const answers = this.#cores.map((core) => this.#apply(core, command, handle, data));
     for (let i = 1; i < answers.length; i++) {
       check(isDeepStrictEqual(answers[i], answers[0]), () =>
         `${command.op} answered ${show(answers[0])} on ${this.#names[0]} but ${show(answers[i])} on ${this.#names[i]}`);
     }
-    if (this.#cores.length > 1) this.checkedOperations += command.op === 'send' && command.trickle ? command.bytes.length : 1;
+    if (this.#cores.length > 1) this.checkedOperations += Array.isArray(answers[0]) && command.op !== 'drain' && command.op !== 'expired' ? (answers[0] as number[]).length : 1;
 
     const answer = answers[0]!;
     if ('target' in command && !heldBefore) this.#expectStale(command, answer);
@@ -131,6 +154,7 @@ export class SequenceRunner {
       case 'eof': return core.eof(handle);
       case 'push': return core.push(handle, data!, this.#now);
       case 'send':
+      case 'frames':
         if (!command.trickle) return core.push(handle, data!, this.#now);
         // One push per byte (at least one push, so an empty chunk still checks the handle).
         if (data!.length === 0) return [core.push(handle, data!, this.#now)];
@@ -194,7 +218,7 @@ export class SequenceRunner {
       switch (command.op) {
         case 'read': case 'view': case 'readFrame': return (answer as BytesAnswer).n;
         case 'receive': return (answer as ReceiveAnswer).window;
-        case 'send': return command.trickle ? (answer as number[])[0] : answer;
+        case 'send': case 'frames': return command.trickle ? (answer as number[])[0] : answer;
         case 'inspect': return answer === undefined ? K.ERR_STALE : answer;
         default: return answer;
       }
@@ -231,8 +255,9 @@ export class SequenceRunner {
         }
         break;
       case 'push':
-      case 'send': {
-        if (command.op === 'send' && command.trickle) {
+      case 'send':
+      case 'frames': {
+        if (command.op !== 'push' && command.trickle) {
           (answer as number[]).forEach((taken, i) => { if (taken > 0) client!.unread.push(data![i]!); });
         } else {
           const taken = answer as number;
@@ -265,7 +290,12 @@ export class SequenceRunner {
         if (client) this.#checkFrameLength(client, answer as number);
         break;
       case 'readFrame':
-        if (client) this.#learnFrame(client, answer as BytesAnswer);
+        if (client) {
+          const { n } = answer as BytesAnswer;
+          const outcome = `${client.framing.mode} ${n > 0 ? 'frame' : n === 0 ? 'empty frame' : statusName(n)}`;
+          this.frameOutcomes.set(outcome, (this.frameOutcomes.get(outcome) ?? 0) + 1);
+          this.#learnFrame(client, answer as BytesAnswer);
+        }
         break;
       case 'drain':
         for (const [name, slot] of answer as ReadonlyArray<readonly [EventName, number]>) this.#learnEvent(name, slot);
@@ -298,7 +328,11 @@ export class SequenceRunner {
   /** A frame length is never above the client's limit; the statuses are the framing ones. */
   #checkFrameLength(client: Client, n: number): void {
     const { framing } = client;
-    const limit = framing.mode === 'raw' ? this.#config.rxBufferSize : framing.mode === 'fixed' ? framing.size : framing.maxFrameSize;
+    if (framing.mode === 'raw') {
+      check(n === K.ERR_CONFIG_FRAME, () => `a frame length (${n}) in RAW for ${show(client)}`);
+      return;
+    }
+    const limit = framing.mode === 'fixed' ? framing.size : framing.maxFrameSize;
     check(n <= limit, () => `nextFrameLength answered ${n} for ${show(client)}`);
     check(n >= 0 || [K.FRAME_PENDING, K.END_OF_STREAM, K.ERR_FRAME_TOO_LARGE, K.ERR_FRAME_TRUNCATED].includes(n),
       () => `nextFrameLength answered ${n}`);

@@ -58,21 +58,22 @@ const status = (result: number): Cut => ({ result, skip: 0, consumed: 0 });
 
 /**
  * Cuts the next frame from `bytes` (a client's buffered bytes, oldest first). `ended`: the
- * peer ended or the client was closed, so no byte will follow. RAW answers every buffered
- * byte as one frame (the spec gives RAW no frames; this is the model's reading).
+ * peer ended or the client was closed, so no byte will follow. RAW has no frames: ERR_CONFIG_FRAME.
  */
 export function cutFrame(framing: CoreFraming, bytes: readonly number[], ended: boolean, rxBufferSize: number): Cut {
   const used = bytes.length;
   const full = used === rxBufferSize;
 
   /**
-   * LINE and DELIMITER without a terminator: at the end of the stream the rest is one final
-   * frame (nothing dropped); before it, too large once no terminator can end the frame in
-   * time or the ring is full, else pending.
+   * LINE and DELIMITER without a terminator: too large once no terminator can end the frame
+   * in time or the ring is full; else, at the end of the stream, the rest is one final frame
+   * (nothing dropped), or too large if longer than maxFrameSize; else pending.
+   * A full ring stays too large after eof (rule 3: "for as long as it holds"), so whether
+   * the peer's FIN came before or after the RECV was handled cannot change the outcome.
    */
   const unterminated = (maxFrameSize: number, cannotEndInTime: boolean): Cut => {
-    if (ended && used > 0) return used > maxFrameSize ? status(K.ERR_FRAME_TOO_LARGE) : frame(used, 0, used);
     if (cannotEndInTime || full) return status(K.ERR_FRAME_TOO_LARGE);
+    if (ended && used > 0) return used > maxFrameSize ? status(K.ERR_FRAME_TOO_LARGE) : frame(used, 0, used);
     return status(ended ? K.END_OF_STREAM : K.FRAME_PENDING);
   };
 
@@ -85,8 +86,8 @@ export function cutFrame(framing: CoreFraming, bytes: readonly number[], ended: 
 
   switch (framing.mode) {
     case 'raw':
-      if (used > 0) return frame(used, 0, used);
-      return status(ended ? K.END_OF_STREAM : K.FRAME_PENDING);
+      // The spec gives RAW no frames; asking for one is the caller's error (the core agrees).
+      return status(K.ERR_CONFIG_FRAME);
 
     case 'line': {
       const { maxFrameSize } = framing;
