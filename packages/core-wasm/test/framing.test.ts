@@ -173,6 +173,34 @@ describe.each(selectedImplementations().map((impl) => [impl.name, impl] as const
       expect(frames(core, client)).toEqual(['hi', K.FRAME_PENDING]);
     });
 
+    it.each([
+      ['aab', 'aaab|aab', ['a', '|', K.FRAME_PENDING]],
+      ['\r\n\r\n', 'x\r\n\r\r\n\r\ny', ['x\r\n\r', K.FRAME_PENDING]],
+      // 'abab' then 'c' + 'abab' (the one at 'ab|abab' is not the first), 'abx' left over.
+      ['abab', 'ababcabababx', ['', 'c', K.FRAME_PENDING]],
+    ] as const)('finds %j after a partial match that fails, whole or a byte a push', (delimiter, input, expected) => {
+      for (const trickle of [false, true]) {
+        const { core, client } = withClient({ mode: 'delimiter', delimiter: bytes(delimiter), maxFrameSize: 32 });
+        const data = bytes(input);
+        if (trickle) for (const byte of data) core.push(client, Uint8Array.of(byte), T0);
+        else core.push(client, data, T0);
+        expect(frames(core, client)).toEqual(expected);
+      }
+    });
+
+    it('finds a 16-byte delimiter pushed a byte at a time across the ring\'s wrap point', () => {
+      const delimiter = bytes('0123456789abcdef');
+      const { core, client } = withClient({ mode: 'delimiter', delimiter, maxFrameSize: 40 }, { highWatermark: 64 });
+      core.push(client, new Uint8Array(50), T0);
+      readExactly(core, client, 50);
+      for (const byte of bytes('frame:0123456789abcde')) core.push(client, Uint8Array.of(byte), T0);
+      expect(core.nextFrameLength(client)).toBe(K.FRAME_PENDING);
+      expect(drainEvents(core)).toEqual([]);
+      core.push(client, bytes('f'), T0);
+      expect(drainEvents(core)).toEqual(events(core, ['RECV', client]));
+      expect(frames(core, client)).toEqual(['frame:', K.FRAME_PENDING]);
+    });
+
     it('is too large once maxFrameSize + delimiter length bytes wait without a delimiter', () => {
       const { core, client } = withClient({ mode: 'delimiter', delimiter: bytes('||'), maxFrameSize: 4 });
       core.push(client, bytes('abcd|'), T0);
@@ -200,6 +228,30 @@ describe.each(selectedImplementations().map((impl) => [impl.name, impl] as const
       core.push(client, Uint8Array.of(17), T0);
       expect(core.nextFrameLength(client)).toBe(K.ERR_FRAME_TOO_LARGE);
       expect(drainEvents(core)).toEqual(events(core, ['RECV', client]));
+    });
+
+    it.each([
+      [[0x80, 0, 0, 0], false], [[0xff, 0xff, 0xff, 0xff], false], [[0, 0, 0, 0x80], true], [[0, 0, 0, 1], true],
+    ])('reads header %j (little-endian %s) as unsigned: too large, never a negative or small length', (header, littleEndian) => {
+      const { core, client } = withClient({ mode: 'length', headerBytes: 4, littleEndian, maxFrameSize: 64 });
+      core.push(client, Uint8Array.from([...header, 1, 2, 3]), T0);
+      expect(core.nextFrameLength(client)).toBe(K.ERR_FRAME_TOO_LARGE);
+    });
+
+    it('takes a header announcing exactly maxFrameSize, and refuses one more', () => {
+      const { core, client } = withClient({ mode: 'length', headerBytes: 1, littleEndian: false, maxFrameSize: 5 });
+      core.push(client, Uint8Array.from([5, 0x61, 0x62, 0x63, 0x64, 0x65, 6]), T0);
+      expect(frame(core, client)).toBe('abcde');
+      expect(frame(core, client)).toBe(K.ERR_FRAME_TOO_LARGE);
+    });
+
+    it('is too large when header and payload cannot fit the ring together', () => {
+      const { core, client } = withClient({ mode: 'length', headerBytes: 2, littleEndian: false, maxFrameSize: 64 });
+      core.push(client, Uint8Array.from([0, 63, ...new Uint8Array(50)]), T0);
+      expect(core.nextFrameLength(client)).toBe(K.FRAME_PENDING);
+      core.push(client, new Uint8Array(12), T0);
+      expect(info(core, client).rxUsed).toBe(64);
+      expect(core.nextFrameLength(client)).toBe(K.ERR_FRAME_TOO_LARGE);
     });
 
     it('is truncated at end of stream inside a header or a payload', () => {
