@@ -32,7 +32,17 @@ export type Command =
   /** push these bytes (traffic shaped for a framing), whole or one push per byte. */
   | { readonly op: 'send'; readonly target: Target; readonly bytes: Uint8Array; readonly trickle: boolean; readonly dt: number }
   /** push these payloads encoded as frames of the client's framing when the command runs (whole or a byte a push). */
-  | { readonly op: 'frames'; readonly target: Target; readonly payloads: readonly Uint8Array[]; readonly crlf: boolean; readonly trickle: boolean; readonly dt: number }
+  | {
+    readonly op: 'frames'; readonly target: Target; readonly payloads: readonly Uint8Array[]; readonly crlf: boolean;
+    /**
+     * Then one more payload of `delta` bytes more than the client's frame limit, or than what
+     * fills the ring once framed: frames right at the limits.
+     */
+    readonly nearLimit: { readonly base: 'limit' | 'ring'; readonly delta: number } | null;
+    /** The last frame goes out unfinished (no terminator, half a payload): what eof then finds. */
+    readonly unfinished: boolean;
+    readonly trickle: boolean; readonly dt: number;
+  }
   | { readonly op: 'setFraming'; readonly target: Target; readonly framing: CoreFraming }
   | { readonly op: 'nextFrameLength'; readonly target: Target }
   /** readFrame into a buffer of `room` bytes, or exactly the next frame's length ('fit'). */
@@ -136,8 +146,9 @@ const framingByte = fc.constantFrom(...FRAMING_BYTES);
 
 /** Limits that are legal for some rings and too large for others, plus 0 (never legal). */
 const frameLimit = fc.oneof(
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 48 }) },
-  { weight: 6, arbitrary: fc.constantFrom(60, 62, 63, 64, 65, 120, 127, 128, 255, 256, 511, 512, 1024, 2048) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 48 }) },
+  // Ring sizes and just below them (a frame at the limit then fills the ring), and 1 KiB and up.
+  { weight: 6, arbitrary: fc.constantFrom(62, 63, 64, 65, 126, 127, 128, 254, 255, 256, 512, 1024, 2048) },
   { weight: 1, arbitrary: fc.constantFrom(0, -1, 2049, 4096) },
 );
 
@@ -211,7 +222,7 @@ export const framingCommand: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('open' as const), dt }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('close' as const), target: framingTarget }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), target: framingTarget }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('eof' as const), target: framingTarget }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('eof' as const), target: framingTarget }) },
   {
     weight: 8,
     arbitrary: fc.record({
@@ -229,9 +240,11 @@ export const framingCommand: fc.Arbitrary<Command> = fc.oneof(
           { weight: 3, arbitrary: fc.array(framingByte, { maxLength: 30 }).map((b) => Uint8Array.from(b)) },
           { weight: 1, arbitrary: fc.uint8Array({ minLength: 13, maxLength: 300 }) },
         ),
-        { minLength: 1, maxLength: 5 },
+        { maxLength: 4 },
       ),
       crlf: fc.boolean(),
+      nearLimit: fc.oneof(fc.constant(null), fc.record({ base: fc.constantFrom('limit' as const, 'ring' as const), delta: fc.integer({ min: -2, max: 2 }) })),
+      unfinished: fc.boolean(),
       trickle: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, fc.constant(true)),
       dt,
     }),

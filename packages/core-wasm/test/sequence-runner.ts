@@ -66,11 +66,26 @@ function bytesTaken(command: Command, answer: Answer): number {
 }
 
 /** The bytes a command offers to a client (framed for `framing` where it asks), or none. */
-function offered(command: Command, framing: CoreFraming): Uint8Array | undefined {
+function offered(command: Command, framing: CoreFraming, rxBufferSize: number): Uint8Array | undefined {
   if (command.op === 'push') return randomBytes(command.size, command.seed);
   if (command.op === 'send') return command.bytes;
-  if (command.op === 'frames') return Uint8Array.from(command.payloads.flatMap((payload) => encodeFrame(framing, payload, command.crlf)));
-  return undefined;
+  if (command.op !== 'frames') return undefined;
+  const payloads = [...command.payloads];
+  if (command.nearLimit !== null) {
+    const { base, delta } = command.nearLimit;
+    const limit = framing.mode === 'raw' ? 16 : framing.mode === 'fixed' ? framing.size : framing.maxFrameSize;
+    const overhead = encodeFrame(framing, new Uint8Array(0), command.crlf).length;
+    const length = (base === 'limit' ? limit : rxBufferSize - overhead) + delta;
+    payloads.push(Uint8Array.from({ length: Math.max(0, length) }, (_, i) => 0x30 + (i % 10)));
+  }
+  const encoded = payloads.map((payload) => encodeFrame(framing, payload, command.crlf));
+  if (command.unfinished && encoded.length > 0) {
+    // Cut the last frame before its end: without its terminator, or inside its payload.
+    const last = encoded.pop()!;
+    const whole = framing.mode === 'line' || framing.mode === 'delimiter' ? payloads.at(-1)!.length : last.length;
+    encoded.push(last.slice(0, framing.mode === 'line' || framing.mode === 'delimiter' ? whole : Math.floor(whole / 2)));
+  }
+  return Uint8Array.from(encoded.flat());
 }
 
 /**
@@ -130,7 +145,7 @@ export class SequenceRunner {
     const handle = 'target' in command ? this.#resolve(command.target) : asHandle(0);
     const heldBefore = this.#held.has(handle);
     if ('dt' in command) this.#now += command.dt;
-    const data = offered(command, this.#held.get(handle)?.framing ?? { mode: 'raw' });
+    const data = offered(command, this.#held.get(handle)?.framing ?? { mode: 'raw' }, this.#config.rxBufferSize);
 
     const answers = this.#cores.map((core) => this.#apply(core, command, handle, data));
     for (let i = 1; i < answers.length; i++) {
