@@ -80,13 +80,20 @@ export const EVENTS_PER_SLOT: u32 = 4;
 }
 
 /**
- * One client-table entry (SLOT_BYTES apart):
+ * One client-table entry, SLOT_BYTES (128) apart:
  *
- *   0 ┌ gen state flags serial │ head tail │ prev next ┐ lifecycle, ring positions, lists
- *  32 ├ bytesIn bytesOut connectTime lastActivity      ┤ counters and times
- *  64 ├ mode littleEndian found · │ frameParam maxFrame scan ┤ framing (see framing.ts)
- *  80 ├ delimiter bytes (16)                           ┤
- *  96 └ padding to the next cache line                 ┘
+ *     0 ┌──────────────────────────────────────────────┐
+ *       │ gen state flags serial  head tail  prev next  │ lifecycle, ring positions, lists
+ *    32 ├──────────────────────────────────────────────┤
+ *       │ bytesIn bytesOut connectTime lastActivity     │ counters and times
+ *    64 ├──────────────────────────────────────────────┤
+ *       │ mode littleEndian found pad                   │ framing (framing.ts)
+ *       │ frameParam maxFrame scan                      │
+ *    80 ├──────────────────────────────────────────────┤
+ *       │ delimiter (16 bytes)                          │
+ *    96 ├──────────────────────────────────────────────┤
+ *       │ unused: the stride is whole cache lines       │
+ *   128 └──────────────────────────────────────────────┘
  */
 @unmanaged export class Slot {
   gen: u32;

@@ -104,27 +104,34 @@ export function writeSpan(handle: i32): i32 {
   return <i32>freeSpan(s);
 }
 
+/** receiveWindow's packing: length · 2^31 + address (every address is below 2^31). */
+const WINDOW_SCALE: f64 = 2147483648.0;
+/** Largest window receiveWindow hands out: 2^21 · 2^31 + 2^31 < 2^53, so the packing is exact in an f64. */
+const MAX_WINDOW: u32 = 1 << 21;
+
 /**
- * Where the kernel's next read for this client should land, in one call: answers its length
- * (0 when the ring is full) and sets `spanPtr` to it. That is the free span at the ring's tail
- * when it is at least `minWindow` bytes or all the room there is; else (a short span at the
- * wrap point) the staging area, sized to all the room (at most stagingSize) — `push` takes it
- * from there. Nothing changes until `commit` or `push`.
+ * Where the kernel's next read for this client should land, in one call: the window packed
+ * as length · 2^31 + address (JS: length = ⌊w / 2^31⌋, address = w − length · 2^31), 0 when
+ * the ring is full, or a status. The window is the free span at the ring's tail when it is at
+ * least `minWindow` bytes or all the room there is; else (a short span at the wrap point) the
+ * staging area, sized to all the room (at most stagingSize) — `push` takes it from there.
+ * At most MAX_WINDOW bytes. Nothing changes until `commit` or `push`.
  */
-export function receiveWindow(handle: i32, minWindow: i32): i32 {
+export function receiveWindow(handle: i32, minWindow: i32): f64 {
   const i = lookup(handle);
-  if (i < 0) return i;
+  if (i < 0) return <f64>i;
   const s = slotAt(<u32>i);
-  if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
-  const h = header();
-  const span = freeSpan(s);
+  if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return <f64>ERR_CLOSED;
   const room = ringMask + 1 - (s.tail - s.head);
+  if (room == 0) return 0;
+  const span = freeSpan(s);
+  let at: usize = stagingOffset;
+  let length = min(room, header().stagingSize);
   if (span == room || (minWindow >= 0 && span >= <u32>minWindow)) {
-    h.spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.tail & ringMask));
-    return <i32>span;
+    at = ringAt(<u32>i) + <usize>(s.tail & ringMask);
+    length = span;
   }
-  h.spanPtr = <u32>stagingOffset;
-  return <i32>min(room, h.stagingSize);
+  return <f64>min(length, MAX_WINDOW) * WINDOW_SCALE + <f64>at;
 }
 
 /**
@@ -165,7 +172,7 @@ export function consume(handle: i32, len: i32): i32 {
   return len;
 }
 
-/** Address answered by the last `writeSpan`/`readSpan`/`receiveWindow`/`frameSpan` (0 before any). */
+/** Address answered by the last `writeSpan`/`readSpan`/`frameSpan` (0 before any). */
 export function spanPtr(): i32 { return ready ? <i32>header().spanPtr : ERR_NOT_INIT; }
 
 /**

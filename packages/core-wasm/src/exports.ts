@@ -1,7 +1,7 @@
 // The raw exports of core.wasm, typed in one place. Every function returns a status (< 0) or
 // a result (≥ 0); only numbers cross the boundary, multi-field results are read through
-// getter exports after a cursor call (inspect → info*, writeSpan/readSpan/receiveWindow/frameSpan
-// → spanPtr).
+// getter exports after a cursor call (inspect → info*, writeSpan/readSpan/frameSpan → spanPtr),
+// except receiveWindow, which packs its address and length into one exact f64.
 
 /** The module's exports, typed in one place. Every function returns a status or a result. */
 export interface CoreExports {
@@ -37,8 +37,9 @@ export interface CoreExports {
   /** Contiguous free bytes at the ring's tail; their address via spanPtr. */
   writeSpan(handle: number): number;
   /**
-   * Where the next socket read should land (address via spanPtr): the ring's free span at its
-   * tail if ≥ minWindow or all the room, else the staging area sized to the room; 0 when full.
+   * Where the next socket read should land, packed as length · 2^31 + address (0 when full): the
+   * ring's free span at its tail if ≥ minWindow or all the room, else the staging area sized to
+   * the room; at most 2 MiB.
    */
   receiveWindow(handle: number, minWindow: number): number;
   /** Take `len` bytes written at the writeSpan address, as push does. */
@@ -47,7 +48,7 @@ export interface CoreExports {
   readSpan(handle: number): number;
   /** Drop `len` bytes copied out from the readSpan address, as read does. */
   consume(handle: number, len: number): number;
-  /** Address answered by the last writeSpan/readSpan/receiveWindow/frameSpan. */
+  /** Address answered by the last writeSpan/readSpan/frameSpan. */
   spanPtr(): number;
   /** Framing mode RAW 0 | LINE 1 | DELIMITER 2 | LENGTH 3 | FIXED 4 with its parameters; OK or ERR_CONFIG_FRAME. */
   setFraming(handle: number, mode: number, p1: number, p2: number, maxFrameSize: number): number;

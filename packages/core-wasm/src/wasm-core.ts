@@ -23,6 +23,9 @@ const SMALL_COPY = 128;
  */
 export const MIN_WINDOW = 4096;
 
+/** receiveWindow's packing: length · 2^31 + address. */
+const WINDOW_SCALE = 2 ** 31;
+
 /** setFraming's `mode` argument. */
 const FRAMING_MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
 
@@ -122,10 +125,11 @@ export class WasmCore implements CoreApi {
   }
 
   receiveWindow(handle: Handle): Uint8Array | number {
-    const x = this.#x;
-    const length = x.receiveWindow(handle, MIN_WINDOW);
-    if (length <= 0) return length;
-    return this.#view(x.spanPtr(), length);
+    // One call: the core packs the window as length · 2^31 + address (exact in an f64).
+    const packed = this.#x.receiveWindow(handle, MIN_WINDOW);
+    if (packed <= 0) return packed;
+    const length = Math.floor(packed / WINDOW_SCALE);
+    return this.#view(packed - length * WINDOW_SCALE, length);
   }
 
   received(handle: Handle, window: Uint8Array, n: number, now: number): number {

@@ -450,7 +450,7 @@ function refusedCall(f: Fixture): fc.Arbitrary<RefusedCall> {
 }
 
 // ── Framing ──────────────────────────────────────────────────────────────────
-// The framing exports (see the framing section of README.md) driven directly, in both builds: the debug build's
+// The framing exports (assembly/framing.ts) driven directly, in both builds: the debug build's
 // asserts (event queue bound, counters, ring fill) must hold through every sequence.
 
 const MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
@@ -1084,5 +1084,79 @@ describe.each(BUILDS)('framing (%s build)', (_build, debug) => {
         expect(run(c, stream, sizes)).toEqual(expected);
       }), { numRuns: 100 * fuzzMultiplier() });
     });
+  });
+});
+
+describe.each(BUILDS)('receiveWindow (%s build)', (_build, debug) => {
+  /** [address, length] unpacked from receiveWindow's length · 2^31 + address. */
+  const unpack = (packed: number): [number, number] => {
+    const length = Math.floor(packed / 2 ** 31);
+    return [packed - length * 2 ** 31, length];
+  };
+
+  it('is the ring at its tail when the span is all the room or at least minWindow, else staging sized to the room', () => {
+    const c = new FramedClient(debug, 60); // the ring's tail starts 4 bytes before its end
+    const [ringAt, whole] = unpack(c.x.receiveWindow(c.h, 4));
+    expect(whole).toBe(4);
+    expect(unpack(c.x.receiveWindow(c.h, 4096))).toEqual([c.staging, RX]);
+    // What the kernel would write: 4 bytes into the ring span, then 10 through staging.
+    new Uint8Array(c.x.memory.buffer, ringAt, 4).set(Buffer.from('abcd'));
+    expect(c.x.commit(c.h, 4, 1)).toBe(4);
+    const [next, length] = unpack(c.x.receiveWindow(c.h, 4096));
+    expect([next, length]).toEqual([ringAt + 4 - RX, RX - 4]); // the ring's start: all the room left
+    new Uint8Array(c.x.memory.buffer, next, 10).set(Buffer.from('efghijklmn'));
+    expect(c.x.commit(c.h, 10, 1)).toBe(10);
+    expect(c.read(64)).toBe('abcdefghijklmn');
+  });
+
+  it('answers 0 for a full ring and ERR_CLOSED after eof or close', () => {
+    const c = new FramedClient(debug);
+    expect(c.push('f'.repeat(RX))).toBe(RX);
+    expect(c.x.receiveWindow(c.h, 0)).toBe(0);
+    c.read(1);
+    expect(unpack(c.x.receiveWindow(c.h, 0))[1]).toBe(1);
+    c.x.eof(c.h);
+    expect(c.x.receiveWindow(c.h, 0)).toBe(K.ERR_CLOSED);
+    const d = new FramedClient(debug);
+    d.x.close(d.h);
+    expect(d.x.receiveWindow(d.h, 0)).toBe(K.ERR_CLOSED);
+  });
+
+  it('caps a window at 2 MiB so the packing stays exact', () => {
+    const c = new FramedClient(debug, 0, 2 ** 22);
+    const [address, length] = unpack(c.x.receiveWindow(c.h, 0));
+    expect(length).toBe(2 ** 21);
+    expect(Number.isInteger(address) && address > 0 && address + length <= c.x.memory.buffer.byteLength).toBe(true);
+  });
+});
+
+describe('debug build', () => {
+  /**
+   * Breaks an invariant behind the core's back — slot 0 marked paused while the paused counter
+   * stays 0 — so the next resume would take the counter below zero.
+   */
+  function corruptedCore(debug: boolean): FramedClient {
+    const c = new FramedClient(debug);
+    c.push('abc');
+    expect(c.x.readSpan(c.h)).toBe(3);
+    // Slot 0's ring starts at its first byte (ringOrigin 0); the table's 128-byte slots end
+    // where the rings begin. A slot's `flags` is its third u32.
+    const flags = c.x.spanPtr() - 2 * 128 + 8;
+    new Uint32Array(c.x.memory.buffer, flags, 1)[0]! |= K.FLAG_PAUSED;
+    expect(c.x.inspect(c.h)).toBe(K.OK);
+    expect(c.x.infoFlags() & K.FLAG_PAUSED).toBe(K.FLAG_PAUSED);
+    expect(c.x.statPaused()).toBe(0);
+    return c;
+  }
+
+  it('throws an Error naming the broken invariant and where it is checked', () => {
+    const c = corruptedCore(true);
+    expect(() => c.x.read(c.h, c.staging, 3)).toThrow(/^core assertion failed: paused count negative at assembly\/events\.ts:\d+:\d+$/);
+  });
+
+  it('has no counterpart in the release build, where the counter wraps', () => {
+    const c = corruptedCore(false);
+    expect(c.x.read(c.h, c.staging, 3)).toBe(3);
+    expect(c.x.statPaused()).toBe(-1); // the u32 counter wrapped: exactly what the assert guards
   });
 });
