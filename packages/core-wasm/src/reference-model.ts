@@ -19,6 +19,12 @@ import type { Handle } from './handle.js';
 import { MIN_WINDOW } from './wasm-core.js';
 import { RAW, cutFrame, framingStatus, ownFraming, type Cut } from './reference-model/framing.js';
 
+/**
+ * Largest receive window (2 MiB): the core answers a window as one f64, length · 2^31 +
+ * address, so a window is capped to keep that exact; a caller simply reads again.
+ */
+const MAX_WINDOW = 2 ** 21;
+
 type QueuedEventKind = 'connect' | 'recv' | 'flow' | 'disconnect';
 
 interface QueuedEvent {
@@ -201,11 +207,11 @@ export class ReferenceModel implements CoreApi {
     const span = this.#freeSpan(client);
     if (span === 0) return 0;
     if (span >= MIN_WINDOW || span === free) {
-      const window = new Uint8Array(span);
+      const window = new Uint8Array(Math.min(span, MAX_WINDOW));
       this.#ringWindows.add(window);
       return window;
     }
-    return this.#staging.subarray(0, Math.min(free, this.config.stagingSize));
+    return this.#staging.subarray(0, Math.min(free, this.config.stagingSize, MAX_WINDOW));
   }
 
   received(handle: Handle, window: Uint8Array, n: number, now: number): number {

@@ -2,7 +2,9 @@
 // implementations CORE_IMPL selects (default: the WASM core and the reference model).
 
 import { describe, expect, it } from 'vitest';
-import { constants as K, CoreConfigError, describeConfigStatus, resolveCoreConfig, type CoreApi, type CoreConfig, type Handle } from '@tcpserv/core-wasm';
+import {
+  constants as K, CoreConfigError, describeConfigStatus, resolveCoreConfig, type CoreApi, type CoreConfig, type Handle,
+} from '@tcpserv/core-wasm';
 import { selectedImplementations } from './implementations.js';
 import { asHandle, countingBytes, drainEvents, events, info, open, packedEvent, readExactly } from './helpers.js';
 
@@ -352,6 +354,88 @@ describe.each(selectedImplementations().map((impl) => [impl.name, impl] as const
       expect(core.read(client, big)).toBe(2000);
       expect(big.subarray(0, 2000)).toEqual(data.subarray(1000));
       expect(core.read(client, big)).toBe(0);
+    });
+  });
+
+  describe('#receiveWindow and #received', () => {
+    /** One client on an 8 KiB ring (two MIN_WINDOWs) with a 1 KiB staging area. */
+    const RING = { rxBufferSize: 8192, highWatermark: 8192, lowWatermark: 0, stagingSize: 1024 };
+
+    it('gives the free span at the tail, takes what was written there, and counts it as pushed bytes', () => {
+      const { core, client } = withClient(RING);
+      const window = core.receiveWindow(client) as Uint8Array;
+      expect(window.length).toBe(8192);
+      window.set(countingBytes(100));
+      expect(core.received(client, window, 100, T0 + 4)).toBe(100);
+      expect(info(core, client)).toMatchObject({ rxUsed: 100, bytesIn: 100, lastActivity: T0 + 4 });
+      expect(drainEvents(core)).toEqual(events(core, ['RECV', client]));
+      expect(readExactly(core, client, 100)).toEqual(countingBytes(100));
+    });
+
+    it('gives the staging area, sized to the room, when the span before the ring\'s end is short', () => {
+      const { core, client } = withClient(RING);
+      core.push(client, new Uint8Array(6000), T0);
+      readExactly(core, client, 6000);
+      // 2192 bytes to the ring's end (< MIN_WINDOW) but 8192 free: a staging window of 1 KiB.
+      const window = core.receiveWindow(client) as Uint8Array;
+      expect(window.length).toBe(1024);
+      window.set(countingBytes(1024, 3));
+      expect(core.received(client, window, 1024, T0)).toBe(1024);
+      expect(readExactly(core, client, 1024)).toEqual(countingBytes(1024, 3));
+    });
+
+    it('gives the whole room when that is all there is, and 0 for a full ring', () => {
+      const { core, client } = withClient(RING);
+      core.push(client, new Uint8Array(8000), T0);
+      expect((core.receiveWindow(client) as Uint8Array).length).toBe(192);
+      core.push(client, new Uint8Array(192), T0);
+      expect(core.receiveWindow(client)).toBe(0);
+    });
+
+    it('refuses a count above the window, a buffer that is no window, and a closed or stale client', () => {
+      const { core, client } = withClient(RING);
+      const window = core.receiveWindow(client) as Uint8Array;
+      expect(core.received(client, window, window.length + 1, T0)).toBe(K.ERR_RANGE);
+      expect(core.received(client, window, -1, T0)).toBe(K.ERR_RANGE);
+      expect(core.received(client, new Uint8Array(16), 1, T0)).toBe(K.ERR_RANGE);
+      expect(info(core, client).rxUsed).toBe(0);
+      expect(core.receiveWindow(asHandle(client + 1))).toBe(K.ERR_STALE);
+      core.eof(client);
+      expect(core.receiveWindow(client)).toBe(K.ERR_CLOSED);
+      expect(core.received(client, window, 1, T0)).toBe(K.ERR_CLOSED);
+    });
+
+    it('gives at most 2 MiB at a time, even from a larger ring', () => {
+      const { core, client } = withClient({ maxSockets: 1, maxClients: 1, rxBufferSize: 4 * 1024 * 1024, highWatermark: 4 * 1024 * 1024, lowWatermark: 0 });
+      expect((core.receiveWindow(client) as Uint8Array).length).toBe(2 * 1024 * 1024);
+    });
+  });
+
+  describe('#readView and #consume', () => {
+    it('shows the readable bytes up to the ring\'s end, and consume drops 1 … that many', () => {
+      const { core, client } = withClient({ highWatermark: 64 });
+      core.push(client, new Uint8Array(40), T0);
+      readExactly(core, client, 40);
+      core.push(client, countingBytes(30), T0);
+      // 24 bytes before the ring's end, 6 after it.
+      expect([...(core.readView(client) as Buffer)]).toEqual([...countingBytes(24)]);
+      expect(core.consume(client, 0)).toBe(K.ERR_RANGE);
+      expect(core.consume(client, 25)).toBe(K.ERR_RANGE);
+      expect(core.consume(client, 24)).toBe(24);
+      expect([...(core.readView(client) as Buffer)]).toEqual([...countingBytes(6, 24)]);
+      expect(core.consume(client, 6)).toBe(6);
+      expect(core.readView(client)).toBe(0);
+      expect(core.consume(client, 1)).toBe(K.ERR_RANGE);
+      core.close(client);
+      expect(core.readView(client)).toBe(K.END_OF_STREAM);
+    });
+
+    it('resumes a paused client when consume drains it to lowWatermark', () => {
+      const { core, client } = withClient();
+      core.push(client, new Uint8Array(48), T0);
+      expect(drainEvents(core)).toEqual(events(core, ['RECV', client], ['PAUSE', client]));
+      expect(core.consume(client, 32)).toBe(32);
+      expect(drainEvents(core)).toEqual(events(core, ['RESUME', client]));
     });
   });
 
