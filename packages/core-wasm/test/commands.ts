@@ -43,7 +43,8 @@ export type Command =
     readonly unfinished: boolean;
     readonly trickle: boolean; readonly dt: number;
   }
-  | { readonly op: 'setFraming'; readonly target: Target; readonly framing: CoreFraming }
+  /** `atRing`: the limit (maxFrameSize, or a fixed size) becomes rxBufferSize, @tcpserv/node's default. */
+  | { readonly op: 'setFraming'; readonly target: Target; readonly framing: CoreFraming; readonly atRing: boolean }
   | { readonly op: 'nextFrameLength'; readonly target: Target }
   /** readFrame into a buffer of `room` bytes, or exactly the next frame's length ('fit'). */
   | { readonly op: 'readFrame'; readonly target: Target; readonly room: number | 'fit' }
@@ -253,7 +254,13 @@ export const framingCommand: fc.Arbitrary<Command> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ op: fc.constant('receive' as const), target: framingTarget, size: chunkSize, seed: fc.nat(), excess: fc.constant(false), dt }),
   },
-  { weight: 14, arbitrary: fc.record({ op: fc.constant('setFraming' as const), target: framingTarget, framing }) },
+  {
+    weight: 14,
+    arbitrary: fc.record({
+      op: fc.constant('setFraming' as const), target: framingTarget, framing,
+      atRing: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, fc.constant(true)),
+    }),
+  },
   { weight: 6, arbitrary: fc.record({ op: fc.constant('nextFrameLength' as const), target: framingTarget }) },
   {
     weight: 30,

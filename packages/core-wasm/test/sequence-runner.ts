@@ -189,7 +189,7 @@ export class SequenceRunner {
         return { n: view.length, bytes, consumed: core.consume(handle, taken) };
       }
       case 'consume': return core.consume(handle, command.n);
-      case 'setFraming': return core.setFraming(handle, command.framing);
+      case 'setFraming': return core.setFraming(handle, this.#framingOf(command));
       case 'nextFrameLength': return core.nextFrameLength(handle);
       case 'readFrame': {
         const room = command.room === 'fit' ? Math.max(0, core.nextFrameLength(handle)) : command.room;
@@ -204,6 +204,14 @@ export class SequenceRunner {
       case 'inspect': return core.inspect(handle);
       case 'expired': return core.expired(this.#now, command.idleMs, command.lifetimeMs);
     }
+  }
+
+  /** The framing a setFraming command asks for, its limit made rxBufferSize when `atRing`. */
+  #framingOf(command: Command & { op: 'setFraming' }): CoreFraming {
+    const { framing } = command;
+    if (!command.atRing || framing.mode === 'raw') return framing;
+    const { rxBufferSize } = this.#config;
+    return framing.mode === 'fixed' ? { ...framing, size: rxBufferSize } : { ...framing, maxFrameSize: rxBufferSize };
   }
 
   #receive(core: CoreApi, command: Command & { op: 'receive' }, handle: Handle): ReceiveAnswer {
@@ -299,7 +307,7 @@ export class SequenceRunner {
         if (client && (answer as number) > 0) client.unread.splice(0, answer as number);
         break;
       case 'setFraming':
-        if (client && answer === K.OK) client.framing = command.framing;
+        if (client && answer === K.OK) client.framing = this.#framingOf(command);
         break;
       case 'nextFrameLength':
         if (client) this.#checkFrameLength(client, answer as number);
