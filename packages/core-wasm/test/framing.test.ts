@@ -201,6 +201,20 @@ describe.each(selectedImplementations().map((impl) => [impl.name, impl] as const
       expect(frames(core, client)).toEqual(['frame:', K.FRAME_PENDING]);
     });
 
+    it('is too large when a delimiter ends a frame longer than maxFrameSize', () => {
+      const { core, client } = withClient({ mode: 'delimiter', delimiter: bytes('|'), maxFrameSize: 4 });
+      core.push(client, bytes('abcd|abcde|'), T0);
+      expect(frames(core, client)).toEqual(['abcd', K.ERR_FRAME_TOO_LARGE]);
+      expect(info(core, client).rxUsed).toBe(6);
+    });
+
+    it('at end of stream gives the rest, a partial delimiter included, as a final frame', () => {
+      const { core, client } = withClient({ mode: 'delimiter', delimiter: bytes('||'), maxFrameSize: 8 });
+      core.push(client, bytes('a||b|'), T0);
+      core.eof(client);
+      expect(frames(core, client)).toEqual(['a', 'b|', K.END_OF_STREAM]);
+    });
+
     it('is too large once maxFrameSize + delimiter length bytes wait without a delimiter', () => {
       const { core, client } = withClient({ mode: 'delimiter', delimiter: bytes('||'), maxFrameSize: 4 });
       core.push(client, bytes('abcd|'), T0);
