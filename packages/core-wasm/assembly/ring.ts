@@ -124,9 +124,9 @@ const MAX_WINDOW: u32 = 1 << 21;
  * the ring is full, or a status. At most MAX_WINDOW bytes.
  *
  * The window is the free span at the ring's tail — when the slot already holds its buffer
- * and the app is behind (a window is already out on it, or at least `minWindow` bytes are
- * buffered; minWindow < 0: any byte), and the span is at least `minWindow` bytes or all the
- * room there is. Else it is the staging area, sized to all the room (at most stagingSize),
+ * and the app is behind (at least `minWindow` bytes buffered; minWindow < 0: any byte), and
+ * the span is at least `minWindow` bytes or all the room there is. Else it is the staging
+ * area, sized to all the room (at most stagingSize),
  * and `push` takes the bytes from there. Node keeps the window as the landing place of the
  * socket's next read for as long as the app takes, so a ring window pins the buffer (pool.ts)
  * until `commit`, the next `receiveWindow`, eof, close or release; an empty or nearly empty
@@ -143,7 +143,7 @@ export function receiveWindow(handle: i32, minWindow: i32): f64 {
   let at: usize = stagingOffset;
   let length = min(room, header().stagingSize);
   const span = freeSpan(s);
-  const behind = s.window != 0 || (minWindow >= 0 ? used >= <u32>minWindow : used > 0);
+  const behind = minWindow >= 0 ? used >= <u32>minWindow : used > 0;
   if (room != 0 && s.ring != NIL && behind && (span == room || (minWindow >= 0 && span >= <u32>minWindow))) {
     at = ringOf(s) + <usize>(s.tail & ringMask);
     length = span;
