@@ -9,6 +9,9 @@
 // (head = tail = scan), so the few bytes a mostly idle client receives always land in the
 // buffer's first page instead of wandering through all of it.
 //
+// The pool's invariants are asserted in the debug build only (`if (!ASC_NO_ASSERT)`: with
+// --noAssert an assert's loads would still be emitted, on the path every push takes).
+//
 // Why a window pins its buffer: the binding hands the window to Node, which keeps it as the
 // landing place of the socket's *next* read, across anything the app does meanwhile. Giving
 // that buffer to another slot before the read lands would let two slots write it.
@@ -40,16 +43,16 @@ export function initRingPool(sockets: u32): void {
 /** Lends the top free buffer to `s`, which holds none; `window` marks it pinned by a window. */
 export function takeRing(s: Slot, window: u8): void {
   const h = header();
-  assert(s.ring == NIL, "ring taken twice");
+  if (!ASC_NO_ASSERT) assert(s.ring == NIL, "ring taken twice");
   const k = h.ringFree;
   // As many buffers as slots, one at most per slot: a slot that needs one always finds one.
-  assert(k != NIL && h.ringsFree > 0, "ring pool empty");
+  if (!ASC_NO_ASSERT) assert(k != NIL && h.ringsFree > 0, "ring pool empty");
   h.ringFree = slotAt(<u32>k).ringNext;
   s.ring = k;
   s.window = window;
   h.ringsFree--;
   h.ringsInUse++;
-  assert(h.ringsFree + h.ringsInUse == h.maxSockets, "ring pool count");
+  if (!ASC_NO_ASSERT) assert(h.ringsFree + h.ringsInUse == h.maxSockets, "ring pool count");
 }
 
 /**
@@ -59,7 +62,7 @@ export function takeRing(s: Slot, window: u8): void {
  */
 export function giveRing(s: Slot): void {
   const h = header();
-  assert(s.ring != NIL, "ring given back twice");
+  if (!ASC_NO_ASSERT) assert(s.ring != NIL, "ring given back twice");
   slotAt(<u32>s.ring).ringNext = h.ringFree;
   h.ringFree = s.ring;
   s.ring = NIL;
@@ -68,10 +71,10 @@ export function giveRing(s: Slot): void {
   s.tail = h.ringOrigin;
   s.scan = h.ringOrigin;
   s.found = 0;
-  assert(h.ringsInUse > 0, "rings in use negative");
+  if (!ASC_NO_ASSERT) assert(h.ringsInUse > 0, "rings in use negative");
   h.ringsInUse--;
   h.ringsFree++;
-  assert(h.ringsFree + h.ringsInUse == h.maxSockets, "ring pool count");
+  if (!ASC_NO_ASSERT) assert(h.ringsFree + h.ringsInUse == h.maxSockets, "ring pool count");
 }
 
 /**
