@@ -17,7 +17,8 @@
 //
 // so bytes arriving one at a time are each looked at once (a delimiter of length d is
 // tried at most d times per start). Reads move the head; a scan the head passed restarts
-// at the head. LENGTH decodes its header at the head and FIXED compares the fill with its
+// at the head, and a ring read empty restarts head, tail and scan together at ringOrigin
+// when it gives its buffer back (pool.ts) — with nothing buffered there is no scan to keep. LENGTH decodes its header at the head and FIXED compares the fill with its
 // size, both O(1), so they keep no scan state.
 //
 // No complete frame: an empty ring answers END_OF_STREAM once the peer ended or the client
