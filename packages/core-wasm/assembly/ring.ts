@@ -126,12 +126,14 @@ const MAX_WINDOW: u32 = 1 << 21;
  * The window is the free span at the ring's tail — when the slot already holds its buffer
  * and the app is behind (at least `minWindow` bytes buffered; minWindow < 0: any byte), and
  * the span is at least `minWindow` bytes or all the room there is. Else it is the staging
- * area, sized to all the room (at most stagingSize),
- * and `push` takes the bytes from there. Node keeps the window as the landing place of the
- * socket's next read for as long as the app takes, so a ring window pins the buffer (pool.ts)
- * until `commit`, the next `receiveWindow`, eof, close or release; an empty or nearly empty
- * ring therefore reads through staging, and gives its buffer back as soon as it drains. Each
- * answer replaces the previous window (Node reads into the last buffer it was given).
+ * area, sized to all the room (at most stagingSize), and `push` takes the bytes from there.
+ *
+ * Why: Node keeps the window as the landing place of the socket's *next* read, for as long
+ * as the app takes, so a ring window pins the buffer (pool.ts) until `commit`, the next
+ * `receiveWindow`, eof, close or release. A ring the app keeps drained (the common, mostly
+ * idle case) therefore reads through staging and gives its buffer back as soon as it is
+ * read empty; only a ring the app is behind on reads in place. Each answer replaces the
+ * previous window (Node reads into the last buffer it was given).
  */
 export function receiveWindow(handle: i32, minWindow: i32): f64 {
   const i = lookup(handle);
