@@ -1,8 +1,10 @@
 // The ring pool: maxSockets ring buffers, lent to slots only while they hold bytes.
 //
-// A slot takes a buffer when its ring goes from empty to non-empty (push, commit) or when a
-// window at its tail is handed out (writeSpan, receiveWindow — see ring.ts for when that
-// happens), and gives it back when its ring is empty again with no window out on it. Buffers
+// A slot takes a buffer when its ring goes from empty to non-empty (push) or when writeSpan
+// opens a window on an empty ring (receiveWindow never takes one: on a ring without a buffer
+// it answers the staging area, see ring.ts), and gives it back when its ring is empty again
+// with no window out on it (consume, read, readFrame, skipFrame, commit 0, eof, close,
+// release, or a receiveWindow that replaces the window with staging). Buffers
 // are taken and given back at the top of a LIFO free list, so the buffer the last client
 // emptied — its pages resident and warm in cache — is the next one lent, and an idle client
 // (empty ring) touches no ring memory at all. A buffer given back restarts at ringOrigin
