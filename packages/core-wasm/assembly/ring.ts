@@ -106,6 +106,9 @@ export function writeSpan(handle: i32): i32 {
   if (i < 0) return i;
   const s = slotAt(<u32>i);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
+  // A full ring opens no window: nothing can be written, and a window left open would pin
+  // the buffer after the ring drains (no commit comes for a 0-byte span).
+  if (s.ring != NIL && freeSpan(s) == 0) return 0;
   if (s.ring == NIL) takeRing(s, 1);
   else s.window = 1;
   header().spanPtr = <u32>(ringOf(s) + <usize>(s.tail & ringMask));

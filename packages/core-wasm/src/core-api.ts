@@ -62,10 +62,12 @@ export interface CoreApi {
   /** Copies up to `dst.length` bytes out: count, 0, END_OF_STREAM or a status. Moves the frame scan along. */
   read(handle: Handle, dst: Uint8Array): number;
   /**
-   * Where the kernel's next read for this client should land: a view of the ring's free span
-   * at its tail when that is big enough or all the room there is, else of the staging area
-   * (sized to the free room); 0 when the ring is full; or a status. Valid until `received`,
-   * close or release.
+   * Where the kernel's next read for this client should land: while the app keeps up (fewer
+   * than MIN_WINDOW bytes buffered) a view of the staging area sized to the free room, so an
+   * idle client holds no ring buffer (the core lends rings from a pool only while they hold
+   * bytes); once the app is behind, a view of the ring's free span at its tail when that is big
+   * enough or all the room there is. At most 2 MiB; 0 when the ring is full; or a status. Valid
+   * until `received`, the next `receiveWindow`, eof, close or release.
    */
   receiveWindow(handle: Handle): Uint8Array | number;
   /** Takes `n` bytes just written into `window` (from receiveWindow): n, or a status. Never partial. */

@@ -46,6 +46,14 @@ interface ModelClient {
   framing: CoreFraming;
   /** Buffered bytes, oldest first. */
   ring: number[];
+  /**
+   * The tail's position since ringOrigin. The core lends a slot its ring buffer only while it
+   * holds bytes (or a ring window is out) and restarts the positions when it gives it back,
+   * so this returns to 0 whenever the ring empties with no window out.
+   */
+  tail: number;
+  /** receiveWindow handed out a window into the ring (it pins the buffer until it ends). */
+  windowOut: boolean;
   bytesIn: number;
   bytesOut: number;
   readonly connectTime: number;
@@ -123,7 +131,7 @@ export class ReferenceModel implements CoreApi {
       handle, slot, serial: this.#opened,
       open: true, eof: false, paused: false, recvPending: false, flowPending: false,
       released: false, disconnectDrained: false, framing: RAW,
-      ring: [], bytesIn: 0, bytesOut: 0, connectTime: now, lastActivity: now,
+      ring: [], tail: 0, windowOut: false, bytesIn: 0, bytesOut: 0, connectTime: now, lastActivity: now,
     });
     this.#acceptQueue.push(handle);
     this.#queue(handle, 'connect');
@@ -138,6 +146,7 @@ export class ReferenceModel implements CoreApi {
     if (queued >= 0) this.#acceptQueue.splice(queued, 1);
     client.paused = false;
     client.open = false;
+    this.#endWindow(client);
     this.#live--;
     this.#closed++;
     this.#queue(handle, 'disconnect');
@@ -149,6 +158,7 @@ export class ReferenceModel implements CoreApi {
     if (!client) return K.ERR_STALE;
     if (client.open) return K.ERR_OPEN;
     client.released = true;
+    this.#endWindow(client);
     if (client.disconnectDrained) this.#freeSlot(client);
     return K.OK;
   }
@@ -159,6 +169,7 @@ export class ReferenceModel implements CoreApi {
     if (!client.open) return K.ERR_CLOSED;
     if (client.eof) return K.OK;
     client.eof = true;
+    this.#endWindow(client);
     this.#queueRecv(client);
     return K.OK;
   }
@@ -205,12 +216,16 @@ export class ReferenceModel implements CoreApi {
     if (!client.open || client.eof) return K.ERR_CLOSED;
     const free = this.#room(client);
     const span = this.#freeSpan(client);
-    if (span === 0) return 0;
-    if (span >= MIN_WINDOW || span === free) {
+    if (free === 0) return 0;
+    // A ring window only for an app that is behind (MIN_WINDOW bytes buffered): a ring kept
+    // drained reads through staging, so an idle client holds no ring buffer (the core's pool).
+    if (client.ring.length >= MIN_WINDOW && (span >= MIN_WINDOW || span === free)) {
       const window = new Uint8Array(Math.min(span, MAX_WINDOW));
       this.#ringWindows.add(window);
+      client.windowOut = true;
       return window;
     }
+    this.#endWindow(client); // the window this one replaces is over
     return this.#staging.subarray(0, Math.min(free, this.config.stagingSize, MAX_WINDOW));
   }
 
@@ -228,13 +243,16 @@ export class ReferenceModel implements CoreApi {
     }
     // A ring window is the free span at the tail: more than that span now is refused whole.
     if (n > this.#freeSpan(client)) return K.ERR_RANGE;
+    client.windowOut = false;
     if (n > 0) this.#take(client, window.subarray(0, n), now);
+    else this.#giveBackIfEmpty(client);
     return n;
   }
 
   /** Appends bytes that fit: counters, RECV when there is something to report, PAUSE. */
   #take(client: ModelClient, bytes: Uint8Array, now: number): void {
     for (const byte of bytes) client.ring.push(byte);
+    client.tail += bytes.length;
     client.bytesIn += bytes.length;
     this.#bytesIn += bytes.length;
     client.lastActivity = now;
@@ -273,7 +291,19 @@ export class ReferenceModel implements CoreApi {
   /** Drops `n` bytes from the head: RESUME when a paused ring has drained enough. */
   #drop(client: ModelClient, n: number): void {
     client.ring.splice(0, n);
+    this.#giveBackIfEmpty(client);
     this.#resumeIfDrained(client);
+  }
+
+  /** A window into the ring is over (used, replaced, or its client ended). */
+  #endWindow(client: ModelClient): void {
+    client.windowOut = false;
+    this.#giveBackIfEmpty(client);
+  }
+
+  /** An empty ring with no window out goes back to the pool: its positions restart. */
+  #giveBackIfEmpty(client: ModelClient): void {
+    if (client.ring.length === 0 && !client.windowOut) client.tail = 0;
   }
 
   // ── Framing ─────────────────────────────────────────────────────────────────
@@ -461,7 +491,7 @@ export class ReferenceModel implements CoreApi {
 
   /**
    * Ring positions run from ringOrigin (mod 2^32, and rxBufferSize divides 2^32): the tail has
-   * advanced by every byte taken since open, the head by every byte dropped.
+   * advanced by every byte taken since the ring last emptied, the head by every byte dropped.
    */
   #offset(position: number): number {
     return (this.config.ringOrigin + position) % this.config.rxBufferSize;
@@ -469,13 +499,13 @@ export class ReferenceModel implements CoreApi {
 
   /** Free bytes contiguous at the tail (up to the ring's end). */
   #freeSpan(client: ModelClient): number {
-    return Math.min(this.#room(client), this.config.rxBufferSize - this.#offset(client.bytesIn));
+    return Math.min(this.#room(client), this.config.rxBufferSize - this.#offset(client.tail));
   }
 
   /** Buffered bytes contiguous at the head (up to the ring's end). */
   #usedSpan(client: ModelClient): number {
     const used = client.ring.length;
-    return Math.min(used, this.config.rxBufferSize - this.#offset(client.bytesIn - used));
+    return Math.min(used, this.config.rxBufferSize - this.#offset(client.tail - used));
   }
 }
 

@@ -1218,6 +1218,26 @@ describe.each(BUILDS)('ring pool (%s build)', (_build, debug) => {
     expect(p.handles.map((h) => p.bufferOf(h))).toEqual([undefined, undefined, undefined, undefined]);
   });
 
+  it('opens no window on a full ring: writeSpan answering 0 leaves nothing pinned, so the drained ring goes back', () => {
+    // Found by the lockstep properties: WasmCore.push asks writeSpan once more after filling the
+    // ring; that 0-byte window used to pin the buffer, so it never went back and the positions
+    // never restarted.
+    const p = new PoolCore(debug, 1);
+    const [a] = p.handles as [number];
+    expect(p.push(a, 'x'.repeat(RX))).toBe(RX);
+    expect(p.x.writeSpan(a)).toBe(0);
+    expect(p.x.commit(a, 0, 1)).toBeGreaterThanOrEqual(0); // harmless either way
+    expect(p.x.writeSpan(a)).toBe(0); // and again, with no commit after it
+    for (let left = RX; left > 0;) {
+      const n = p.x.readSpan(a);
+      expect(n).toBeGreaterThan(0);
+      expect(p.x.consume(a, n)).toBe(n);
+      left -= n;
+    }
+    expect(p.x.statRingsInUse()).toBe(0);
+    expect(p.bufferOf(a)).toBeUndefined();
+  });
+
   it('gives a closed ring its buffer back once read empty, and drops unread bytes on release', () => {
     const p = new PoolCore(debug, 2);
     const [a, b] = p.handles as [number, number];
