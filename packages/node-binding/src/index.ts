@@ -6,6 +6,8 @@ export { Client } from './client.js';
 export type { ClientStats, CloseReason } from './client.js';
 export type { ServerOptions } from './options.js';
 export type { Framing } from './framing.js';
+export type { TlsOptions, TlsMaterial, SniCallback } from './tls-options.js';
+export type { TlsInfo, TlsPeerCertificate } from './tls-stage.js';
 export { DEFAULTS, LIMITS } from './defaults.js';
 export { WAIT_FOREVER, MAX_TIMEOUT } from './validate.js';
 export { formatHostPort } from './address.js';

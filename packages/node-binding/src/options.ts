@@ -3,6 +3,7 @@ import { DEFAULTS, LIMITS, MAX_TIMEOUT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import { type Framing, type ResolvedFraming, resolveFraming } from './framing.js';
 import type { ErrorHandler, NotifyCallback } from './notify.js';
+import { type ResolvedTlsOptions, type TlsOptions, resolveTlsOptions } from './tls-options.js';
 import { checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo } from './validate.js';
 
 /** Options of `createServer`. Every one is optional except `port` (or `path`). */
@@ -92,9 +93,11 @@ export interface ServerOptions {
   framing?: Framing;
   /**
    * Serve TLS (node:tls): `{ key, cert, ca?, passphrase?, pfx?, requestCert?, rejectUnauthorized?,
-   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }`.
+   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }` (see TlsOptions).
+   * A connection becomes a client once its handshake succeeded; failed handshakes are closed and
+   * counted in `stats().tlsErrors`. Default: plain TCP.
    */
-  tls?: Record<string, unknown>;
+  tls?: TlsOptions;
   /** Share the port with other processes (SO_REUSEPORT; Node ≥ 22.12 / 23.1). Default false. */
   reusePort?: boolean;
   /** Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection. Default false. */
@@ -129,7 +132,7 @@ export interface ResolvedOptions {
   maxSendQueue: number;
   sendQueueFull: 'reject' | 'close';
   framing: ResolvedFraming;
-  tls: Record<string, unknown> | undefined;
+  tls: ResolvedTlsOptions | undefined;
   reusePort: boolean;
   proxyProtocol: 'v1' | 'v2' | 'any' | false;
   proxyProtocolTimeout: number;
@@ -237,13 +240,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     sendQueueFull = o.sendQueueFull;
   }
   const framing = resolveFraming('options.framing', given('framing') ? o.framing : DEFAULTS.framing, rxBufferSize);
-  let tls: Record<string, unknown> | undefined;
-  if (given('tls')) {
-    if (typeof o.tls !== 'object' || o.tls === null || Array.isArray(o.tls)) {
-      throw new InvalidArgumentError('options.tls', 'an object of TLS options such as { key, cert }', o.tls);
-    }
-    tls = o.tls as Record<string, unknown>;
-  }
+  const tls = given('tls') ? resolveTlsOptions('options.tls', o.tls) : undefined;
   const reusePort = given('reusePort') ? checkBoolean('options.reusePort', o.reusePort) : DEFAULTS.reusePort;
   if (reusePort && path !== undefined) {
     throw new InvalidArgumentError('options.reusePort', 'used with a TCP host/port (not options.path)', o.reusePort);

@@ -16,6 +16,9 @@ import { type NotifyCallback, TcpEvent } from './notify.js';
 import { type ResolvedOptions, type ServerOptions, resolveOptions } from './options.js';
 import { PendingQueue } from './pending.js';
 import type { ReadPathKind } from './read-path.js';
+import { buildSecureContext, resolveSecureContextFields, type TlsOptions } from './tls-options.js';
+import { TlsStage } from './tls-stage.js';
+import { claimUnixPath, releaseUnixPath, socketInode } from './unix-path.js';
 import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** Counters of one server. */
@@ -157,6 +160,10 @@ export class TcpServer implements AsyncIterable<Client> {
   #address: ServerAddress | string | undefined;
   #releaseClock: (() => void) | undefined;
   #readPathLogged = false;
+  /** The TLS handshake stage (options.tls), whose secure context setSecureContext replaces. */
+  #tls: TlsStage | undefined;
+  /** The socket file this server created (options.path), removed again on destroy. */
+  #unixInode: number | undefined;
   readonly #drainTask = (): void => this.#drain();
 
   /** @internal Use createServer(). */
@@ -197,10 +204,24 @@ export class TcpServer implements AsyncIterable<Client> {
     // pauseOnConnect: not a byte is read before the client decides how to read (read-path.ts).
     this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: true });
     this.#net.on('connection', (socket) => this.#onConnection(socket));
+    // TLS is the last stage: a PROXY header, when expected, comes before the ClientHello.
+    if (options.tls) {
+      this.#tls = new TlsStage(options.tls, buildSecureContext('options.tls', options.tls.context));
+      this.#stages.push(this.#tls.stage);
+    }
   }
 
   /** @internal Starts listening; createServer calls it once. */
   listen(): Promise<void> {
+    const { path } = this.#options;
+    if (path === undefined) return this.#listenNow();
+    return claimUnixPath(path, (message) => this.#log(message)).then(() => this.#listenNow(), (error: unknown) => {
+      this.#destroyed = true;
+      throw error;
+    });
+  }
+
+  #listenNow(): Promise<void> {
     const { host, port, backlog, path, reusePort } = this.#options;
     const where = path ?? formatHostPort(host, port);
     return new Promise((resolve, reject) => {
@@ -213,7 +234,10 @@ export class TcpServer implements AsyncIterable<Client> {
         this.#net.off('error', onError);
         this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
-        if (typeof a === 'string') this.#address = a;
+        if (typeof a === 'string') {
+          this.#address = a;
+          this.#unixInode = socketInode(a);
+        }
         else if (a) this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
         this.#releaseClock = holdClock();
         this.#startSweep();
@@ -264,6 +288,19 @@ export class TcpServer implements AsyncIterable<Client> {
     const notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
     if (this.#destroyed) throw new ServerDestroyedError(this.name);
     this.#notify = notify;
+  }
+
+  /**
+   * Replaces the TLS certificate (and key, CA, ciphers, minVersion: the secure context's fields
+   * of options.tls) for connections accepted from now on, without a restart; connections
+   * already up keep theirs. Throws InvalidArgumentError naming a field OpenSSL cannot read,
+   * and then nothing changes.
+   */
+  setSecureContext(tlsOptions: Pick<TlsOptions, 'key' | 'cert' | 'ca' | 'passphrase' | 'pfx' | 'minVersion' | 'ciphers'>): void {
+    if (!this.#tls) throw new InvalidArgumentError('setSecureContext()', 'called on a server created with options.tls', 'a plain server');
+    const fields = resolveSecureContextFields('tlsOptions', tlsOptions);
+    if (this.#destroyed) throw new ServerDestroyedError(this.name);
+    this.#tls.setSecureContext(buildSecureContext('tlsOptions', fields));
   }
 
   /** Changes the admission limit (1…maxSockets). Connected clients stay; new ones wait for room. */
@@ -369,6 +406,7 @@ export class TcpServer implements AsyncIterable<Client> {
     const clientsClosed = [...this.clients()].map((client) => client.destroyForServer());
     this.#destroyPromise = Promise.all([listenerClosed, ...clientsClosed]).then(() => {
       for (const client of this.#clients) if (client) this.#forget(client);
+      if (this.#options.path !== undefined) releaseUnixPath(this.#options.path, this.#unixInode);
       this.#releaseClock?.();
       this.#log('destroyed');
     });

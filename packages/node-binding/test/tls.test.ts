@@ -1,0 +1,276 @@
+// TLS with the same API as plain TCP: peers we did not write (Python's ssl module, openssl
+// s_client) echo 1 B … 4 MiB byte-identical over TLS 1.3 and 1.2, ALPN is chosen, mutual TLS
+// accepts a good client certificate and refuses a bad one (counted, never a CONNECT), the
+// certificate can be replaced without a restart, bad key material is named, and recv/send
+// with timeouts, the notify callback and the cleartext byte counts work over TLS.
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  InvalidArgumentError, SendTimeoutError, TcpEvent, TcpServError, createServer, type Client, type TcpServer,
+} from '../src/index.js';
+import { addr, destroyAll, randomBytes, sha256, startServer, waitFor } from './helpers.js';
+import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept, type PeerTls } from './tls-peers.js';
+
+const made = makeTestCerts();
+const certs: TestCerts | undefined = 'error' in made ? undefined : made;
+if (!certs) sayMissing('openssl (test certificates)', `${'error' in made ? made.error : ''}`);
+const HAVE_PYTHON = have('python3', ['-c', 'import ssl']);
+if (!HAVE_PYTHON) sayMissing('python3 with ssl', 'Debian: apt-get install -y python3');
+const HAVE_OPENSSL = certs !== undefined && have('openssl', ['version']);
+
+/** 1 B … 4 MiB, including sizes around the TLS record size (16 KiB). */
+const SIZES = [1, 255, 4096, 16_383, 16_385, 65_536, 1 << 20, 4 << 20];
+const TOTAL = SIZES.reduce((a, b) => a + b, 0);
+
+afterEach(destroyAll);
+afterAll(() => certs?.remove());
+
+function serverTls(c: TestCerts, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { key: c.server.key, cert: c.server.cert, ...extra };
+}
+
+/** A node:tls client for the checks that need one (certificate seen, renegotiation, a paused reader). */
+function tlsDial(server: TcpServer, c: TestCerts, extra: Record<string, unknown> = {}): Promise<TLSSocket> {
+  const { port } = addr(server);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca: c.ca.cert, servername: 'localhost', ...extra }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+describe.skipIf(!certs)('TLS', () => {
+  const c = certs!;
+
+  it.skipIf(!HAVE_PYTHON)('echoes 1 B … 4 MiB byte-identical to Python ssl over TLS 1.3 and 1.2 (accept + recv/send), with ALPN chosen', async () => {
+    const seen: Client[] = [];
+    const server = await startServer({ tls: serverTls(c, { ALPNProtocols: ['tcpserv/1', 'h2'] }) });
+    serveEchoByAccept(server, seen);
+    const { port } = addr(server);
+    for (const version of ['1.3', '1.2'] as const) {
+      const tls: PeerTls = { ca: c.ca.certFile, version, alpn: ['other/9', 'tcpserv/1'] };
+      const { info, results } = await pythonEcho({ tcp: ['127.0.0.1', port] }, SIZES, tls);
+      expect(info.version).toBe(`TLSv${version}`);
+      expect(info.alpn).toBe('tcpserv/1');
+      expect(results.map((r) => r.size)).toEqual(SIZES);
+      for (const r of results) {
+        expect(r.length, `${r.size} B over TLS ${version}`).toBe(r.size);
+        expect(r.received, `${r.size} B over TLS ${version}`).toBe(r.sent);
+      }
+    }
+    await waitFor(() => server.stats().closed === 2, 'both Python clients to disconnect');
+    const stats = server.stats();
+    // Cleartext payload bytes only: the handshake and record overhead are not counted.
+    expect(stats.bytesIn).toBe(2 * TOTAL);
+    expect(stats.bytesOut).toBe(2 * TOTAL);
+    expect(stats.tlsErrors).toBe(0);
+    expect(seen.map((client) => client.tls?.protocol)).toEqual(['TLSv1.3', 'TLSv1.2']);
+    expect(seen.map((client) => client.tls?.alpnProtocol)).toEqual(['tcpserv/1', 'tcpserv/1']);
+    expect(seen[0]!.tls?.servername).toBe('localhost');
+    expect(seen[0]!.tls?.peerCertificate).toBeUndefined();
+    expect(seen[0]!.stats.bytesIn).toBe(TOTAL);
+  });
+
+  it.skipIf(!HAVE_OPENSSL)('echoes 1 B … 4 MiB byte-identical to openssl s_client over TLS 1.3 and 1.2 (notify callback)', async () => {
+    const events: Array<[number, TcpEvent]> = [];
+    const server = await startServer({ tls: serverTls(c, { ALPNProtocols: ['tcpserv/1'] }), notify: echoByNotify(events) });
+    const { port } = addr(server);
+    let runs = 0;
+    for (const version of ['-tls1_3', '-tls1_2']) {
+      for (const [i, size] of SIZES.entries()) {
+        const data = randomBytes(size, 1000 + i);
+        const out = await pipeThrough('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', c.ca.certFile,
+          '-verify_return_error', '-servername', 'localhost', '-alpn', 'tcpserv/1', '-quiet', '-nocommands', version], data, size);
+        runs++;
+        expect(out.stdout.length, `${size} B with s_client ${version}: ${out.stderr}`).toBe(size);
+        expect(sha256(out.stdout), `${size} B with s_client ${version}`).toBe(sha256(data));
+      }
+    }
+    await waitFor(() => server.stats().closed === runs, 'every s_client to disconnect');
+    expect(server.stats().bytesIn).toBe(2 * TOTAL);
+    expect(server.stats().bytesOut).toBe(2 * TOTAL);
+    expect(server.stats().tlsErrors).toBe(0);
+    // Each client: CONNECT first, DISCONNECT last, once each.
+    for (let id = 1; id <= runs; id++) {
+      const mine = events.filter(([client]) => client === id).map(([, event]) => event);
+      expect(mine[0], `client ${id}`).toBe(TcpEvent.CONNECT);
+      expect(mine.at(-1), `client ${id}`).toBe(TcpEvent.DISCONNECT);
+      expect(mine.filter((e) => e !== TcpEvent.RECV)).toEqual([TcpEvent.CONNECT, TcpEvent.DISCONNECT]);
+    }
+  });
+
+  describe('mutual TLS (requestCert, rejectUnauthorized)', () => {
+    it.skipIf(!HAVE_PYTHON)('accepts a client certificate signed by ca and shows it in client.tls', async () => {
+      const seen: Client[] = [];
+      const server = await startServer({ tls: serverTls(c, { ca: c.ca.cert, requestCert: true }) });
+      serveEchoByAccept(server, seen);
+      const tls: PeerTls = { ca: c.ca.certFile, cert: c.client.certFile, key: c.client.keyFile };
+      const { results } = await pythonEcho({ tcp: ['127.0.0.1', addr(server).port] }, [1, 70_000], tls);
+      for (const r of results) expect(r.received).toBe(r.sent);
+      expect(seen).toHaveLength(1);
+      const info = seen[0]!.tls!;
+      expect(info.authorized).toBe(true);
+      expect(info.authorizationError).toBeNull();
+      const x509 = new X509Certificate(c.client.cert);
+      expect(info.peerCertificate).toEqual({
+        subject: 'CN=good-client', issuer: 'CN=tcpserv test CA', fingerprint256: x509.fingerprint256, validTo: x509.validTo,
+      });
+      expect(info.cipher).toMatch(/^TLS_/);
+      expect(server.stats().tlsErrors).toBe(0);
+    });
+
+    it.skipIf(!HAVE_PYTHON || !HAVE_OPENSSL)('refuses a certificate from another CA and a missing one: counted, no CONNECT, nothing echoed', async () => {
+      const events: Array<[number, TcpEvent]> = [];
+      const server = await startServer({ tls: serverTls(c, { ca: c.ca.cert, requestCert: true }), notify: echoByNotify(events) });
+      const target = { tcp: ['127.0.0.1', addr(server).port] as [string, number] };
+      await expect(pythonEcho(target, [100], { ca: c.ca.certFile, cert: c.badClient.certFile, key: c.badClient.keyFile }))
+        .rejects.toThrow(/closed|reset|EOF|alert|certificate/i);
+      await waitFor(() => server.stats().tlsErrors === 1, 'the bad certificate to be counted');
+      await expect(pythonEcho(target, [100], { ca: c.ca.certFile })).rejects.toThrow(/closed|reset|EOF|alert|certificate/i);
+      await waitFor(() => server.stats().tlsErrors === 2, 'the missing certificate to be counted');
+      const data = randomBytes(1000, 5);
+      const out = await pipeThrough('openssl', ['s_client', '-connect', `127.0.0.1:${addr(server).port}`, '-CAfile', c.ca.certFile,
+        '-cert', c.badClient.certFile, '-key', c.badClient.keyFile, '-quiet', '-nocommands'], data, 1000, 10_000);
+      expect(out.stdout.length).toBe(0);
+      await waitFor(() => server.stats().tlsErrors === 3, 's_client with the bad certificate to be counted');
+      expect(events).toEqual([]);
+      expect(await server.accept(0)).toBeNull();
+      expect(server.stats()).toMatchObject({ opened: 0, live: 0, bytesIn: 0, usedSlots: 0 });
+    });
+
+    it('with rejectUnauthorized false lets the bad certificate in and says why it is not authorized', async () => {
+      const seen: Client[] = [];
+      const server = await startServer({ tls: serverTls(c, { ca: c.ca.cert, requestCert: true, rejectUnauthorized: false }) });
+      serveEchoByAccept(server, seen);
+      const socket = await tlsDial(server, c, { cert: c.badClient.cert, key: c.badClient.key });
+      socket.write('ping');
+      const echoed = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+      expect(echoed.toString()).toBe('ping');
+      socket.destroy();
+      expect(seen[0]!.tls?.authorized).toBe(false);
+      expect(seen[0]!.tls?.authorizationError).toMatch(/^[A-Z_]+$/);
+      expect(seen[0]!.tls?.peerCertificate?.subject).toBe('CN=bad-client');
+    });
+  });
+
+  it('replaces the certificate with setSecureContext for new connections; connections already up keep working', async () => {
+    const server = await startServer({ tls: serverTls(c) });
+    serveEchoByAccept(server);
+    const before = await tlsDial(server, c);
+    expect(before.getPeerCertificate().subject.CN).toBe('localhost');
+    server.setSecureContext({ key: c.rotated.key, cert: c.rotated.cert });
+    const after = await tlsDial(server, c);
+    expect(after.getPeerCertificate().subject.CN).toBe('rotated.localhost');
+    for (const socket of [before, after]) {
+      socket.write('still here');
+      const echoed = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+      expect(echoed.toString()).toBe('still here');
+      socket.destroy();
+    }
+    // Bad material is refused by name and changes nothing.
+    expect(() => server.setSecureContext({ key: 'not a key', cert: c.rotated.cert })).toThrow(InvalidArgumentError);
+    expect(() => server.setSecureContext({ key: 'not a key', cert: c.rotated.cert })).toThrow(/^tlsOptions\.key must be/);
+    expect(() => server.setSecureContext({ key: c.rotated.key, cert: c.rotated.cert, requestCert: true } as never))
+      .toThrow(/^tlsOptions\.requestCert must be one of the known TLS options/);
+    const third = await tlsDial(server, c);
+    expect(third.getPeerCertificate().subject.CN).toBe('rotated.localhost');
+    third.destroy();
+    const plain = await startServer({});
+    expect(() => plain.setSecureContext({ key: c.server.key, cert: c.server.cert })).toThrow(/options\.tls/);
+  });
+
+  it('recv and send time out over TLS as over TCP (recv → 0, send → SendTimeoutError with bytesSent)', async () => {
+    const server = await startServer({ tls: serverTls(c), maxSendQueue: 64 << 20 });
+    const socket = await tlsDial(server, c);
+    const client = (await server.accept(5000))!;
+    expect(client.tls?.protocol).toBe('TLSv1.3');
+    const buf = Buffer.alloc(100);
+    expect(await client.recv(buf, 50)).toBe(0);
+    socket.write('abc');
+    expect(await client.recv(buf, 5000)).toBe(3);
+    expect(buf.subarray(0, 3).toString()).toBe('abc');
+    expect(await client.send('hello', 1000)).toBe(5);
+    const hello = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    expect(hello.toString()).toBe('hello');
+    socket.pause(); // the peer stops reading: a large send cannot finish
+    const big = Buffer.alloc(32 << 20, 7);
+    const error = await client.send(big, 300).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SendTimeoutError);
+    expect((error as SendTimeoutError).bytesSent).toBeLessThan(big.length);
+    expect(client.stats.bytesOut).toBe(5 + (error as SendTimeoutError).bytesSent);
+    expect(client.stats.bytesIn).toBe(3);
+    socket.destroy();
+  });
+
+  describe('bad key material', () => {
+    it('rejects createServer with an InvalidArgumentError naming the field, never the key, nothing on stderr', async () => {
+      const writes: string[] = [];
+      const original = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        writes.push(String(chunk));
+        return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof process.stderr.write;
+      try {
+        const cases: Array<[Record<string, unknown>, RegExp]> = [
+          [{ key: 'garbage', cert: c.server.cert }, /^options\.tls\.key must be a PEM private key .*OpenSSL: .*file name/],
+          [{ key: c.server.key, cert: c.server.cert.replace(/[A-Za-z]/, '!') }, /^options\.tls\.cert must be a certificate chain/],
+          [{ key: c.server.key, cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, /^options\.tls\.cert must be/],
+          [{ key: c.server.key, cert: c.server.cert, ca: 'not a ca' }, /^options\.tls\.ca must be CA certificates/],
+          [{ key: c.rotated.key, cert: c.server.cert }, /^options\.tls\.key must be the private key of options\.tls\.cert/],
+          [{ key: c.server.key, cert: c.server.cert, ciphers: 'NO-SUCH-CIPHER' }, /^options\.tls\.ciphers must be an OpenSSL cipher list/],
+        ];
+        for (const [tls, message] of cases) {
+          const error = await createServer({ host: '127.0.0.1', port: 0, tls }).then(() => undefined, (e: unknown) => e);
+          expect(error, String(message)).toBeInstanceOf(InvalidArgumentError);
+          expect(error).toBeInstanceOf(TcpServError);
+          expect((error as Error).message).toMatch(message);
+          expect((error as Error).message).not.toMatch(/PRIVATE KEY/);
+          expect((error as Error).message).not.toContain(c.server.key.split('\n')[1]!.slice(0, 20));
+          expect((error as Error).message).not.toContain(c.server.cert.split('\n')[1]!.slice(0, 20));
+        }
+      } finally {
+        process.stderr.write = original;
+      }
+      expect(writes.join('')).toBe('');
+    });
+
+    it('throws at once for a wrongly typed or missing field', () => {
+      const bad: Array<[unknown, RegExp]> = [
+        [{ cert: c.server.cert }, /^options\.tls\.key must be given \(a server needs key and cert, or pfx\)/],
+        [{ key: c.server.key }, /^options\.tls\.cert must be given/],
+        [{ key: 42, cert: c.server.cert }, /^options\.tls\.key must be PEM text or a Buffer/],
+        [{ key: c.server.key, cert: c.server.cert, handshakeTimeout: 0 }, /^options\.tls\.handshakeTimeout must be an integer from 1/],
+        [{ key: c.server.key, cert: c.server.cert, minVersion: 'SSLv3' }, /^options\.tls\.minVersion must be one of 'TLSv1.3'/],
+        [{ key: c.server.key, cert: c.server.cert, ALPNProtocols: 'h2' }, /^options\.tls\.ALPNProtocols must be a non-empty array/],
+        [{ key: c.server.key, cert: c.server.cert, requestCert: 'yes' }, /^options\.tls\.requestCert must be/],
+        [{ key: c.server.key, cert: c.server.cert, SNICallback: {} }, /^options\.tls\.SNICallback must be/],
+        [{ key: c.server.key, cert: c.server.cert, passphrase: 1 }, /^options\.tls\.passphrase must be a string/],
+        [{ key: c.server.key, cert: c.server.cert, sessionTimeout: 5 }, /^options\.tls\.sessionTimeout must be one of the known TLS options/],
+        ['yes', /^options\.tls must be an object of TLS options/],
+      ];
+      for (const [tls, message] of bad) {
+        expect(() => createServer({ host: '127.0.0.1', port: 0, tls } as never), String(message)).toThrow(message);
+      }
+    });
+
+    it('reads an encrypted key with its passphrase and names the passphrase when it is wrong', async () => {
+      const encrypted = join(c.dir, 'server-encrypted.key');
+      const r = spawnSync('openssl', ['pkey', '-in', c.server.keyFile, '-aes256', '-passout', 'pass:s3cret', '-out', encrypted]);
+      expect(r.status).toBe(0);
+      const { readFileSync } = await import('node:fs');
+      const key = readFileSync(encrypted, 'utf8');
+      const server = await startServer({ tls: { key, cert: c.server.cert, passphrase: 's3cret' } });
+      const socket = await tlsDial(server, c);
+      socket.destroy();
+      for (const passphrase of ['wrong', undefined]) {
+        const error = await createServer({ host: '127.0.0.1', port: 0, tls: { key, cert: c.server.cert, ...(passphrase ? { passphrase } : {}) } })
+          .then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as Error).message).toMatch(/^options\.tls\.key must be a PEM private key that OpenSSL can read .*passphrase/);
+      }
+    });
+  });
+});
