@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
 import { formatHostPort } from './address.js';
@@ -204,6 +205,8 @@ export class TcpServer implements AsyncIterable<Client> {
     // pauseOnConnect: not a byte is read before the client decides how to read (read-path.ts).
     this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: true });
     this.#net.on('connection', (socket) => this.#onConnection(socket));
+    // Every connection in a stage listens for the server's destroy: as many as maxClients at once.
+    setMaxListeners(0, this.#stageAbort.signal);
     // TLS is the last stage: a PROXY header, when expected, comes before the ClientHello.
     if (options.tls) {
       this.#tls = new TlsStage(options.tls, buildSecureContext('options.tls', options.tls.context));
