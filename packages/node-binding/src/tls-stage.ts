@@ -74,6 +74,9 @@ export class TlsStage {
   #handshake(arrival: Arrival, signal: AbortSignal): Promise<Arrival> {
     const { requestCert, rejectUnauthorized, ALPNProtocols, SNICallback, handshakeTimeout } = this.#options;
     return new Promise((resolve, reject) => {
+      // Bytes a stage before us read past its own header (a PROXY stage) are the start of the
+      // ClientHello: put them back, and the TLS socket reads them first.
+      if (arrival.initial && arrival.initial.length > 0) arrival.socket.unshift(arrival.initial);
       const socket = new TLSSocket(arrival.socket, {
         isServer: true,
         secureContext: this.#context,
@@ -115,7 +118,7 @@ export class TlsStage {
         settled = true;
         cleanup();
         watchAfterHandshake(socket);
-        resolve({ ...arrival, socket, tls: tlsInfo(socket, requestCert, verifyError) });
+        resolve({ ...arrival, socket, initial: undefined, tls: tlsInfo(socket, requestCert, verifyError) });
       };
       // Always an 'error' listener: a TLS error must never reach the process as unhandled.
       socket.on('error', onError);

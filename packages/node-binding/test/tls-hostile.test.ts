@@ -210,6 +210,7 @@ describe.skipIf(!certs)('TLS against hostile peers', () => {
     raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), randomBytes(64, 11)]));
     await waitFor(() => events.some(([, e]) => e === TcpEvent.DISCONNECT), 'the DISCONNECT of the garbling client');
     expect(server.stats()).toMatchObject({ live: 0, bytesIn: 2 });
+    expect(server.stats().closedByReason.error).toBe(1);
     raw.destroy();
   });
 
@@ -227,6 +228,7 @@ describe.skipIf(!certs)('TLS against hostile peers', () => {
       socket.once('close', () => resolve('closed'));
     });
     expect(outcome).not.toBe('renegotiated');
+    await waitFor(() => events.some(([id, e]) => id === 1 && e === TcpEvent.DISCONNECT), 'the renegotiating client to be disconnected');
     await pingOnce(server, c);
     socket.destroy();
   });

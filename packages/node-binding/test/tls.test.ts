@@ -5,6 +5,7 @@
 // with timeouts, the notify callback and the cleartext byte counts work over TLS.
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
@@ -12,6 +13,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError, SendTimeoutError, TcpEvent, TcpServError, createServer, type Client, type TcpServer,
 } from '../src/index.js';
+import type { Arrival } from '../src/arrival.js';
+import { buildSecureContext, resolveTlsOptions } from '../src/tls-options.js';
+import { TlsStage } from '../src/tls-stage.js';
 import { addr, destroyAll, randomBytes, sha256, startServer, waitFor } from './helpers.js';
 import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept, type PeerTls } from './tls-peers.js';
 
@@ -203,6 +207,39 @@ describe.skipIf(!certs)('TLS', () => {
     expect(client.stats.bytesOut).toBe(5 + (error as SendTimeoutError).bytesSent);
     expect(client.stats.bytesIn).toBe(3);
     socket.destroy();
+  });
+
+  it('hands the handshake the bytes a stage before it read ahead (a PROXY stage reading past its header)', async () => {
+    const options = resolveTlsOptions('tls', serverTls(c));
+    const stage = new TlsStage(options, buildSecureContext('tls', options.context));
+    const abort = new AbortController();
+    const handed = new Promise<Arrival>((resolve, reject) => {
+      const net = createNetServer((raw: Socket) => {
+        // Like a PROXY stage: read the first chunk (the whole ClientHello here), keep it as `initial`.
+        raw.once('data', (chunk: Buffer) => {
+          raw.pause();
+          stage.stage({ socket: raw, remote: { address: '127.0.0.1', port: 0, family: 'IPv4' }, initial: chunk }, abort.signal)
+            .then(resolve, reject)
+            .finally(() => net.close());
+        });
+      });
+      net.listen(0, '127.0.0.1', () => {
+        const { port } = net.address() as { port: number };
+        const client = tlsConnect({ host: '127.0.0.1', port, ca: c.ca.cert, servername: 'localhost' }, () => client.write('after hello'));
+        client.on('data', (d: Buffer) => {
+          expect(d.toString()).toBe('after hello');
+          client.destroy();
+        });
+        client.on('error', () => {});
+      });
+    });
+    const arrival = await handed;
+    expect(arrival.initial).toBeUndefined(); // the TLS stream's bytes are not cleartext for the client
+    expect((arrival.tls as { protocol: string }).protocol).toBe('TLSv1.3');
+    const first = await new Promise<Buffer>((resolve) => arrival.socket.once('data', resolve));
+    arrival.socket.write(first);
+    await new Promise((resolve) => arrival.socket.once('close', resolve));
+    expect(first.toString()).toBe('after hello');
   });
 
   describe('bad key material', () => {
