@@ -94,7 +94,8 @@ export class TlsStage {
         settled = true;
         cleanup();
         socket.destroy();
-        reject(new StageError('tls', reason));
+        // A handshake cut short by the server's own destroy is not the peer's TLS error: not counted.
+        reject(signal.aborted ? new StageError('local', 'server destroyed') : new StageError('tls', reason));
       };
       const timer = setTimeout(() => fail(`no handshake within ${handshakeTimeout} ms`), handshakeTimeout);
       const onAbort = (): void => fail('server destroyed');

@@ -134,6 +134,20 @@ describe.skipIf(!certs)('TLS against hostile peers', () => {
     await pingOnce(server, c);
   });
 
+  it('destroy() closes connections still in their handshake without counting them as TLS errors', async () => {
+    const server = await startServer({ name: 'hostile', tls });
+    const sockets = await Promise.all([1, 2, 3].map(() => new Promise<Socket>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: addr(server).port }, () => resolve(s));
+      s.on('error', () => {});
+    })));
+    const closed = sockets.map((s) => new Promise((resolve) => s.once('close', resolve)));
+    await delay(50); // accepted and in the TLS stage, waiting for a ClientHello
+    const logged = await serverStderr(() => server.destroy());
+    await Promise.all(closed);
+    expect(logged).toBe('');
+    expect(server.stats()).toMatchObject({ tlsErrors: 0, opened: 0, rejected: 0 });
+  });
+
   it('survives 1000 handshake + close cycles without descriptor or slot growth and with RSS growth within noise', async () => {
     const server = await startServer({ name: 'hostile', tls });
     serveEchoByAccept(server);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -186,11 +186,67 @@ describe.skipIf(!certs)('TLS', () => {
     expect(() => plain.setSecureContext({ key: c.server.key, cert: c.server.cert })).toThrow(/options\.tls/);
   });
 
+  it('picks the secure context by the requested name with SNICallback', async () => {
+    const rotated = createSecureContext({ key: c.rotated.key, cert: c.rotated.cert });
+    const names: string[] = [];
+    const seen: Client[] = [];
+    const server = await startServer({
+      tls: serverTls(c, {
+        SNICallback: (name: string, callback: (e: Error | null, ctx?: unknown) => void) => {
+          names.push(name);
+          callback(null, name === 'rotated.localhost' ? rotated : undefined);
+        },
+      }),
+    });
+    serveEchoByAccept(server, seen);
+    const plain = await tlsDial(server, c);
+    expect(plain.getPeerCertificate().subject.CN).toBe('localhost');
+    const other = await tlsDial(server, c, { servername: 'rotated.localhost', checkServerIdentity: () => undefined });
+    expect(other.getPeerCertificate().subject.CN).toBe('rotated.localhost');
+    for (const socket of [plain, other]) {
+      socket.write('x');
+      await new Promise((resolve) => socket.once('data', resolve)); // the server's side of the handshake is done too
+      socket.destroy();
+    }
+    expect(names).toEqual(['localhost', 'rotated.localhost']);
+    expect(seen.map((client) => client.tls?.servername)).toEqual(['localhost', 'rotated.localhost']);
+  });
+
+  it.skipIf(!HAVE_PYTHON)('refuses a TLS 1.2 client when minVersion is TLSv1.3 (counted) and serves a TLS 1.3 one', async () => {
+    const server = await startServer({ tls: serverTls(c, { minVersion: 'TLSv1.3' }) });
+    serveEchoByAccept(server);
+    const target = { tcp: ['127.0.0.1', addr(server).port] as [string, number] };
+    await expect(pythonEcho(target, [10], { ca: c.ca.certFile, version: '1.2' })).rejects.toThrow(/version|alert|protocol/i);
+    await waitFor(() => server.stats().tlsErrors === 1, 'the TLS 1.2 client to be counted');
+    const { info, results } = await pythonEcho(target, [10], { ca: c.ca.certFile });
+    expect(info.version).toBe('TLSv1.3');
+    expect(results[0]!.received).toBe(results[0]!.sent);
+    expect(server.stats().opened).toBe(1);
+  });
+
+  it('serves a PKCS#12 bundle (pfx with passphrase)', async () => {
+    const pfxFile = join(c.dir, 'server.p12');
+    const r = spawnSync('openssl', ['pkcs12', '-export', '-inkey', c.server.keyFile, '-in', c.server.certFile,
+      '-out', pfxFile, '-passout', 'pass:bundle']);
+    expect(r.status, String(r.stderr)).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const pfx = readFileSync(pfxFile);
+    const server = await startServer({ tls: { pfx, passphrase: 'bundle' } });
+    serveEchoByAccept(server);
+    const socket = await tlsDial(server, c);
+    expect(socket.getPeerCertificate().subject.CN).toBe('localhost');
+    socket.destroy();
+    const error = await createServer({ host: '127.0.0.1', port: 0, tls: { pfx, passphrase: 'wrong' } }).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toMatch(/^options\.tls\.pfx must be a PKCS#12 bundle that OpenSSL can read/);
+  });
+
   it('recv and send time out over TLS as over TCP (recv → 0, send → SendTimeoutError with bytesSent)', async () => {
     const server = await startServer({ tls: serverTls(c), maxSendQueue: 64 << 20 });
     const socket = await tlsDial(server, c);
     const client = (await server.accept(5000))!;
     expect(client.tls?.protocol).toBe('TLSv1.3');
+    expect([client.localAddress, client.localPort, client.remoteAddress, client.remotePort, client.remoteFamily])
+      .toEqual(['127.0.0.1', addr(server).port, '127.0.0.1', socket.localPort, 'IPv4']);
     const buf = Buffer.alloc(100);
     expect(await client.recv(buf, 50)).toBe(0);
     socket.write('abc');
