@@ -5,6 +5,8 @@
 // descriptor back, logs nothing above debug, and keeps serving.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TcpEvent, type TcpServer } from '../src/index.js';
@@ -16,6 +18,12 @@ const certs: TestCerts | undefined = 'error' in made ? undefined : made;
 if (!certs) sayMissing('openssl (test certificates)', `${'error' in made ? made.error : ''}`);
 const HAVE_PYTHON = have('python3', ['-c', 'pass']);
 if (!HAVE_PYTHON) sayMissing('python3', 'Debian: apt-get install -y python3');
+
+/** A full garbage collection, so that what stays on the heap is what is still referenced. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 /** Process warnings (e.g. MaxListenersExceededWarning) are output too: a flood must cause none. */
 const warnings: Error[] = [];
@@ -148,7 +156,7 @@ describe.skipIf(!certs)('TLS against hostile peers', () => {
     expect(server.stats()).toMatchObject({ tlsErrors: 0, opened: 0, rejected: 0 });
   });
 
-  it('survives 1000 handshake + close cycles without descriptor or slot growth and with RSS growth within noise', async () => {
+  it('survives 1000 handshake + close cycles without descriptor, slot or heap growth (RSS reported)', async () => {
     const server = await startServer({ name: 'hostile', tls });
     serveEchoByAccept(server);
     const cycles = async (n: number): Promise<void> => {
@@ -160,20 +168,24 @@ describe.skipIf(!certs)('TLS against hostile peers', () => {
     await cycles(100); // warm up: the first handshakes grow the heap and OpenSSL's caches once
     await waitFor(() => server.stats().live === 0, 'warm-up clients to disconnect');
     const baseline = openDescriptors();
-    const { rss: rssBefore, heapUsed: heapBefore } = process.memoryUsage();
+    collectGarbage();
+    const { rss: rssBefore, heapUsed: heapBefore, external: externalBefore } = process.memoryUsage();
     await cycles(1000);
     await waitFor(() => server.stats().closed === 1100, 'all 1100 clients to disconnect');
     await waitFor(() => openDescriptors() <= baseline, `descriptors back to ${baseline} (now ${openDescriptors()})`);
-    const { rss: rssAfter, heapUsed: heapAfter } = process.memoryUsage();
-    const growth = rssAfter - rssBefore;
+    collectGarbage();
+    const { rss: rssAfter, heapUsed: heapAfter, external: externalAfter } = process.memoryUsage();
     const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-    process.stdout.write(`[tls-hostile] 1000 handshake + close cycles: RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB ` +
-      `(growth ${mib(growth)} MiB), heap used ${mib(heapBefore)} → ${mib(heapAfter)} MiB (no forced GC)\n`);
+    process.stdout.write(`[tls-hostile] 1000 handshake + close cycles (Node ${process.versions.node}): RSS ${mib(rssBefore)} → ` +
+      `${mib(rssAfter)} MiB, heap after GC ${mib(heapBefore)} → ${mib(heapAfter)} MiB, external ${mib(externalBefore)} → ${mib(externalAfter)} MiB\n`);
     const stats = server.stats();
     expect(stats).toMatchObject({ opened: 1100, closed: 1100, live: 0, usedSlots: 0, tlsErrors: 0 });
     expect(stats.bytesIn).toBe(1100 * 4);
-    // A client (TLS socket + OpenSSL state, tens of KiB) kept per cycle would show as well over this.
-    expect(growth).toBeLessThan(48 * 2 ** 20);
+    // Kept per cycle, a Client with its TLS socket (several KiB of heap each) would add well over
+    // this; what RSS does besides is the allocator's warm-up (it levels off after a few thousand
+    // handshakes for node:tls alone as well), so it is reported, not asserted.
+    expect(heapAfter - heapBefore).toBeLessThan(3 * 2 ** 20);
+    expect(externalAfter - externalBefore).toBeLessThan(2 ** 20);
   });
 
   it('disconnects a client that resets in the middle of a record, keeping what came before it', async () => {
