@@ -4,6 +4,7 @@ import { InvalidArgumentError } from './errors.js';
 import { type Framing, type ResolvedFraming, resolveFraming } from './framing.js';
 import type { ErrorHandler, NotifyCallback } from './notify.js';
 import { type ResolvedTlsOptions, type TlsOptions, resolveTlsOptions } from './tls-options.js';
+import { trustedProxyList } from './trusted-proxies.js';
 import { checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo } from './validate.js';
 
 /** Options of `createServer`. Every one is optional except `port` (or `path`). */
@@ -100,11 +101,23 @@ export interface ServerOptions {
   tls?: TlsOptions;
   /** Share the port with other processes (SO_REUSEPORT; Node ≥ 22.12 / 23.1). Default false. */
   reusePort?: boolean;
-  /** Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection. Default false. */
+  /**
+   * Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection, as
+   * sent by a load balancer (HAProxy send-proxy / send-proxy-v2, nginx proxy_protocol on):
+   * client.remoteAddress/remotePort/remoteFamily, per-address limits and logs then use the real
+   * client's address, and client.proxy tells the balancer's address and v2 TLVs. A connection
+   * whose header is missing, malformed, oversized or late is closed and counted in
+   * stats().proxyErrors (never a client); a health check (v2 LOCAL) is closed quietly. Default false.
+   */
   proxyProtocol?: 'v1' | 'v2' | 'any' | false;
   /** How long a connection may take to send its PROXY header, in ms. Default 5000. */
   proxyProtocolTimeout?: number;
-  /** Addresses/CIDRs allowed to send a PROXY header; others are refused. Default: any. */
+  /**
+   * Addresses and CIDRs (IPv4, IPv6) of the balancers allowed to send a PROXY header, e.g.
+   * ["10.0.0.0/8", "fd00::/8"]; a connection from any other address is refused (and counted in
+   * stats().proxyErrors); an empty list trusts nobody. Only with proxyProtocol. Default
+   * (undefined): any peer — fine only when nothing but the balancer can reach the port.
+   */
   trustedProxies?: readonly string[];
 }
 
@@ -266,6 +279,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new InvalidArgumentError('options.trustedProxies', 'an array of addresses or CIDRs such as ["10.0.0.0/8", "::1"]', list);
     }
     trustedProxies = Object.freeze([...list]);
+    trustedProxyList(trustedProxies); // names the first bad entry: options.trustedProxies[i]
+    // An empty list with the protocol off is harmless (a CLI passing its flags through).
+    if (proxyProtocol === false && trustedProxies.length > 0) {
+      throw new InvalidArgumentError('options.trustedProxies', 'given together with options.proxyProtocol (it lists who may send a PROXY header)', list);
+    }
   }
 
   return {

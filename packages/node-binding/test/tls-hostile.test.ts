@@ -10,8 +10,9 @@ import { runInNewContext } from 'node:vm';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TcpEvent, type TcpServer } from '../src/index.js';
-import { addr, delay, destroyAll, randomBytes, startServer, waitFor } from './helpers.js';
-import { echoByNotify, have, openDescriptors, runTlsPeer, sayMissing, serveEchoByAccept } from './tls-peers.js';
+import { addr, delay, randomBytes, startServer, waitFor } from './support/helpers.js';
+import { cleanUp } from './support/cleanup.js';
+import { echoByNotify, have, openDescriptors, runTlsPeer, sayMissing, serveEchoByAccept } from './support/tls-peers.js';
 
 const made = makeTestCerts();
 const certs: TestCerts | undefined = 'error' in made ? undefined : made;
@@ -30,7 +31,7 @@ const warnings: Error[] = [];
 process.on('warning', (warning) => warnings.push(warning));
 
 afterEach(async () => {
-  await destroyAll();
+  await cleanUp();
   expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
 });
 afterAll(() => certs?.remove());

@@ -16,8 +16,9 @@ import {
 import type { Arrival } from '../src/arrival.js';
 import { buildSecureContext, resolveTlsOptions } from '../src/tls-options.js';
 import { TlsStage } from '../src/tls-stage.js';
-import { addr, destroyAll, randomBytes, sha256, startServer, waitFor } from './helpers.js';
-import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept, type PeerTls } from './tls-peers.js';
+import { addr, randomBytes, sha256, startServer, waitFor } from './support/helpers.js';
+import { cleanUp } from './support/cleanup.js';
+import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept, type PeerTls } from './support/tls-peers.js';
 
 const made = makeTestCerts();
 const certs: TestCerts | undefined = 'error' in made ? undefined : made;
@@ -30,7 +31,7 @@ const HAVE_OPENSSL = certs !== undefined && have('openssl', ['version']);
 const SIZES = [1, 255, 4096, 16_383, 16_385, 65_536, 1 << 20, 4 << 20];
 const TOTAL = SIZES.reduce((a, b) => a + b, 0);
 
-afterEach(destroyAll);
+afterEach(cleanUp);
 afterAll(() => certs?.remove());
 
 function serverTls(c: TestCerts, extra: Record<string, unknown> = {}): Record<string, unknown> {

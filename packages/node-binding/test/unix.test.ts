@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ListenError, TcpEvent, createServer, type Client, type TcpServer } from '../src/index.js';
-import { destroyAll, randomBytes, sha256, startServer, waitFor } from './helpers.js';
-import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept } from './tls-peers.js';
+import { randomBytes, sha256, startServer, waitFor } from './support/helpers.js';
+import { cleanUp } from './support/cleanup.js';
+import { echoByNotify, have, pipeThrough, pythonEcho, sayMissing, serveEchoByAccept } from './support/tls-peers.js';
 
 const HAVE_PYTHON = have('python3', ['-c', 'import socket; socket.AF_UNIX']);
 if (!HAVE_PYTHON) sayMissing('python3', 'Debian: apt-get install -y python3');
@@ -28,7 +29,7 @@ let serial = 0;
 /** A fresh socket path in the test's temporary directory. */
 const socketPath = (): string => join(dir, `s${++serial}.sock`);
 
-afterEach(destroyAll);
+afterEach(cleanUp);
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
   certs?.remove();

@@ -173,7 +173,8 @@ export async function pythonEcho(host: string, port: number, clients: number, si
 }
 
 /** Python sends the chunks (as separate segments), optionally half-closes, reads to EOF. */
-export function pythonExchange(host: string, port: number, chunks: readonly string[], shutdown = false): Promise<{ received: string; eof: boolean }> {
+/** `reset` is there (true) only when the server reset the connection. */
+export function pythonExchange(host: string, port: number, chunks: readonly string[], shutdown = false): Promise<{ received: string; eof: boolean; reset?: true }> {
   return runPython(['exchange', host, port, JSON.stringify(chunks), ...(shutdown ? ['shutdown'] : [])]);
 }
 

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ClientClosedError, TcpEvent, type Client, type NotifyCallback, type TcpServer } from '../src/index.js';
+import { ClientClosedError, TcpEvent, type Client, type NotifyCallback, type TcpServer } from '../../src/index.js';
 
 const TLS_PEER = fileURLToPath(new URL('./fixtures/tls_peer.py', import.meta.url));
 

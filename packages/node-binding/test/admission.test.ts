@@ -1,17 +1,17 @@
 /**
- * Admission and limits: maxClients, maxClientsPerAddress, connect storms, descriptor
- * exhaustion and the maxClients clamp to the open-files limit.
+ * Admission and limits: maxClients (also changed at run time), maxClientsPerAddress, connect
+ * storms, descriptor exhaustion and the maxClients clamp to the open-files limit, and clients
+ * that connect before createServer() resolved.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, openPeer, receivedAtLeast, startEchoServer, type Peer } from './peers.js';
+import { TcpEvent, createServer } from '../src/index.js';
+import { FixtureChild, until } from './support/child.js';
+import { cleanUp } from './support/cleanup.js';
+import { destroyLater, dial, randomBytes, readAll, sha256, startServer, waitFor } from './support/helpers.js';
+import { openPeer, receivedAtLeast, startEchoServer, type Peer } from './support/peers.js';
 
-afterEach(async () => {
-  destroyPeers();
-  await destroyAll();
-  await killChildren();
-});
+afterEach(cleanUp);
 
 /** Writes a distinct payload through `peer` and checks the echo is byte-identical. */
 async function expectEcho(peer: Peer, seed: number, length = 3000): Promise<void> {
@@ -23,6 +23,46 @@ async function expectEcho(peer: Peer, seed: number, length = 3000): Promise<void
 }
 
 describe('maxClients', () => {
+  it('admits maxClients, closes the extra connection at once and counts it, keeps serving', async () => {
+    const server = await startServer({ maxClients: 2, rejectMessage: 'server full\n' });
+    const a = await dial(server);
+    const b = await dial(server);
+    await waitFor(() => server.stats().live === 2, 'two clients admitted');
+    const extra = await dial(server);
+    expect((await readAll(extra)).toString()).toBe('server full\n');
+    expect(server.stats()).toMatchObject({ live: 2, rejected: 1, opened: 2 });
+
+    const client = (await server.accept(1000))!;
+    a.write('ping');
+    const buf = Buffer.alloc(16);
+    expect(await client.recv(buf, 2000)).toBe(4);
+    b.resetAndDestroy();
+    await waitFor(() => server.stats().live === 1, 'the slot to be freed');
+    await dial(server);
+    await waitFor(() => server.stats().live === 2, 'the freed slot to be reused');
+    expect(server.stats().rejected).toBe(1);
+  });
+
+  it('can be changed at run time without dropping connected clients', async () => {
+    const server = await startServer({ maxClients: 3 });
+    for (let i = 0; i < 3; i++) await dial(server);
+    await waitFor(() => server.stats().live === 3, 'three clients');
+    server.setMaxClients(1);
+    expect(server.stats()).toMatchObject({ live: 3, maxClients: 1 });
+    const extra = await dial(server);
+    await readAll(extra);
+    expect(server.stats().rejected).toBe(1);
+  });
+
+  it('limits clients per remote address with maxClientsPerAddress', async () => {
+    const server = await startServer({ maxClientsPerAddress: 1 });
+    await dial(server, '127.0.0.1');
+    await waitFor(() => server.stats().live === 1, 'first client');
+    const extra = await dial(server, '127.0.0.1');
+    await readAll(extra);
+    expect(server.stats()).toMatchObject({ live: 1, rejected: 1 });
+  });
+
   it('admits exactly maxClients of 50 held connections, refuses the other 40 at once with the reject message, keeps echoing, and reuses freed slots at once', async () => {
     const { server, port, clients } = await startEchoServer({ maxClients: 10, rejectMessage: 'server full\n' });
     const peers = await Promise.all(Array.from({ length: 50 }, () => openPeer(port)));
@@ -223,5 +263,48 @@ describe('open-files limit', () => {
     const more = await Promise.all([0, 1, 2, 3].map(() => openPeer(port)));
     await Promise.all(more.map((peer, i) => expectEcho(peer, 500 + i, 1000)));
     expect(child.alive).toBe(true);
+  });
+});
+
+describe('early clients', () => {
+  it('50 clients connecting before createServer resolves all get CONNECT through the notify option', async () => {
+    const connected = new Set<number>();
+    const received: string[] = [];
+    // Find a free port first, then race 50 connects against createServer on it.
+    const probe = await createServer({ host: '127.0.0.1', port: 0 });
+    const { port } = probe.address() as { port: number };
+    await probe.destroy();
+    const attempts: Array<Promise<void>> = [];
+    const serverPromise = startServer({
+      port,
+      notify: (client, event) => {
+        if (event === TcpEvent.CONNECT) connected.add(client.id);
+        if (event === TcpEvent.RECV) {
+          const buf = Buffer.alloc(16);
+          const n = client.tryRecv(buf);
+          if (n) received.push(buf.subarray(0, n).toString());
+        }
+      },
+    });
+    for (let i = 0; i < 50; i++) {
+      attempts.push(new Promise((resolve) => {
+        const tryConnect = (left: number): void => {
+          const s = connect({ host: '127.0.0.1', port });
+          destroyLater(s);
+          s.on('error', () => (left > 0 ? setTimeout(() => tryConnect(left - 1), 5) : resolve()));
+          s.on('connect', () => {
+            s.write(`c${i}`);
+            resolve();
+          });
+        };
+        tryConnect(200);
+      }));
+    }
+    await serverPromise;
+    await Promise.all(attempts);
+    const deadline = Date.now() + 5000;
+    while ((connected.size < 50 || received.length < 50) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(connected.size).toBe(50);
+    expect(received.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `c${i}`).sort());
   });
 });

@@ -1,12 +1,12 @@
 /**
- * Loopback peers for the hardening tests, and an in-process echo server built on the public
- * API (accept + recv/send), with every promise it starts tracked.
+ * Loopback peers for the tests that need many, slow or hostile peers, and an in-process echo
+ * server built on the public API (accept + recv/send), with every promise it starts tracked.
  */
 import { connect, type Socket } from 'node:net';
 import {
   ClientClosedError, ServerDestroyedError, WAIT_FOREVER, type Client, type ServerOptions, type TcpServer,
 } from '../../src/index.js';
-import { addr, startServer } from '../helpers.js';
+import { addr, startServer } from './helpers.js';
 
 const peers = new Set<Socket>();
 

@@ -91,6 +91,8 @@ export class FakeSocket extends EventEmitter {
   leaked = false;
   /** Calls a real socket would refuse or that break its contract (write after end, …). */
   readonly misuse: string[] = [];
+  /** Bytes of written chunks the "kernel" has taken so far (what a real send may confirm). */
+  takenTotal = 0;
 
   readonly #defer: Defer;
   readonly #kernelCapacity: number;
@@ -321,6 +323,7 @@ export class FakeSocket extends EventEmitter {
       const n = Math.min(room, w.chunk.length - w.taken);
       w.taken += n;
       this.#inKernel += n;
+      this.takenTotal += n;
       if (w.taken < w.chunk.length) break;
       this.#writes.shift();
       this.#later(() => {

@@ -1,18 +1,18 @@
 /**
- * Shutdown: destroy() with busy clients, and graceful shutdown(timeout) under echo load.
+ * Stopping a server: destroy() closes every client with one DISCONNECT each and settles every
+ * pending call, also with 20 busy clients in a child process (port free, no handle left);
+ * shutdown(timeout) stops accepting, lets connected clients finish and destroys those still
+ * there at the deadline, also under echo load.
  */
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ServerDestroyedError } from '../../src/index.js';
-import { delay, destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { FixtureChild, killChildren, until } from './child.js';
-import { destroyPeers, guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './peers.js';
+import { ClientClosedError, ServerDestroyedError, TcpEvent, type Client } from '../src/index.js';
+import { FixtureChild, until } from './support/child.js';
+import { cleanUp } from './support/cleanup.js';
+import { delay, dial, randomBytes, readAll, readExactly, sha256, startServer, waitFor } from './support/helpers.js';
+import { guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces, type Peer } from './support/peers.js';
 
-afterEach(async () => {
-  destroyPeers();
-  await destroyAll();
-  await killChildren();
-});
+afterEach(cleanUp);
 
 /** Binds `port` on 127.0.0.1 with plain node:net and closes it again. */
 function bindOnce(port: number): Promise<void> {
@@ -22,6 +22,29 @@ function bindOnce(port: number): Promise<void> {
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
 }
+
+describe('#destroy', () => {
+  it('closes every client with one DISCONNECT each and settles every pending call', async () => {
+    const server = await startServer();
+    const disconnects = new Map<number, number>();
+    server.setNotifyCallback((client, event) => {
+      if (event === TcpEvent.DISCONNECT) disconnects.set(client.id, (disconnects.get(client.id) ?? 0) + 1);
+    });
+    const peers = await Promise.all(Array.from({ length: 5 }, () => dial(server)));
+    const clients: Client[] = [];
+    for (let i = 0; i < 5; i++) clients.push((await server.accept(2000))!);
+    const recvs = clients.map((c) => c.recv(Buffer.alloc(8)).catch((e: unknown) => e));
+    const acceptPending = server.accept().catch((e: unknown) => e);
+    const ended = peers.map((p) => readAll(p));
+    await server.destroy();
+    for (const r of recvs) expect(await r).toBeInstanceOf(ClientClosedError);
+    expect(await acceptPending).toBeInstanceOf(ServerDestroyedError);
+    await Promise.all(ended);
+    expect([...disconnects.values()]).toEqual([1, 1, 1, 1, 1]);
+    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0 });
+    await expect(server.destroy()).resolves.toBeUndefined();
+  });
+});
 
 describe('#destroy with busy clients', () => {
   it('20 clients with transfers in flight: peers closed, pending accept/recv/send settled with typed errors, port free, no handle left, process exits by itself', async () => {
@@ -66,6 +89,43 @@ describe('#destroy with busy clients', () => {
     expect((final.resources as string[]).filter((r) => !['PipeWrap', 'TTYWrap'].includes(r))).toEqual([]);
     expect(await guard(child.exited, 'the fixture to exit by itself')).toEqual({ code: 0, signal: null });
     expect(child.stderr).toBe('');
+  });
+});
+
+describe('#shutdown', () => {
+  it('stops accepting, lets connected clients finish, then resolves destroyed', async () => {
+    const server = await startServer();
+    const peer = await dial(server);
+    const client = (await server.accept(2000))!;
+    const pendingAccept = server.accept().catch((e: unknown) => e);
+    const stopped = server.shutdown(10_000);
+    expect(await pendingAccept).toBeInstanceOf(ServerDestroyedError);
+    const refused = await dial(server).catch((e: NodeJS.ErrnoException) => e.code);
+    expect(refused).toBe('ECONNREFUSED');
+
+    // The connected client is still served while the shutdown waits.
+    peer.write('in flight');
+    const buf = Buffer.alloc(32);
+    const n = (await client.recv(buf, 2000))!;
+    await client.send(buf.subarray(0, n));
+    expect((await readExactly(peer, n)).toString()).toBe('in flight');
+    expect(server.destroyed).toBe(false);
+
+    peer.end();
+    expect(await client.recv(buf, 2000)).toBeNull();
+    await stopped;
+    expect(server.destroyed).toBe(true);
+    expect(server.stats().live).toBe(0);
+  });
+
+  it('destroys the clients still connected at the deadline', async () => {
+    const server = await startServer();
+    const peer = await dial(server);
+    const ended = readAll(peer);
+    await waitFor(() => server.stats().live === 1, 'the client');
+    await server.shutdown(50);
+    await ended;
+    expect(server.stats()).toMatchObject({ live: 0, closed: 1 });
   });
 });
 

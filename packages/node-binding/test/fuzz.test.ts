@@ -4,14 +4,17 @@
  * 1. With the socket double and fast-check's scheduler: peers' events (data, FIN, reset, reading
  *    our bytes) and the socket's own later events (write callbacks, 'drain', 'finish', 'close')
  *    are released in an order the scheduler picks, interleaved with API calls (accept, recv with
- *    timeouts 0 / short / forever, tryRecv, send, close, abort, destroy, setNotifyCallback).
+ *    timeouts 0 / short / forever, tryRecv, send, close, abort, destroy, setNotifyCallback,
+ *    sends of detached buffers and recvs whose buffer is detached while they wait).
  * 2. With real sockets: random writes, pauses, FINs and resets from several peers against an
  *    echo loop.
  *
  * Invariants: every promise settles with an outcome the DESIGN's table allows; one CONNECT and at
  * most one DISCONNECT per client (exactly one once its socket closed); the app reads a prefix of
  * what the peer sent, in order — all of it once recv says end of stream; the socket gets exactly
- * the bytes each send reports; stats().live matches the clients not disconnected; the table is
+ * the bytes each send reports; a send resolves only once the "kernel" took every byte of it and
+ * a ClientClosedError's bytesSent never exceeds what the kernel took; a detached buffer is an
+ * InvalidArgumentError that moves no byte; stats().live matches the clients not disconnected; the table is
  * empty after destroy.
  *
  * HARDENING_FUZZ_RUNS raises the number of runs (default 300 with the double — about a second —
@@ -20,21 +23,19 @@
 import fc from 'fast-check';
 import { afterEach, describe, it } from 'vitest';
 import {
-  ClientClosedError, SendTimeoutError, ServerDestroyedError, TcpEvent, WAIT_FOREVER,
+  ClientClosedError, InvalidArgumentError, SendTimeoutError, ServerDestroyedError, TcpEvent, WAIT_FOREVER,
   createServer, type Client, type NotifyCallback, type TcpServer,
-} from '../../src/index.js';
-import { adoptSocket } from '../../src/server.js';
-import { delay, destroyAll, randomBytes, sha256, waitFor } from '../helpers.js';
-import { destroyPeers, openPeer, startEchoServer } from './peers.js';
-import { FakeSocket, type Defer } from './socket-double.js';
+} from '../src/index.js';
+import { adoptSocket } from '../src/server.js';
+import { cleanUp } from './support/cleanup.js';
+import { delay, randomBytes, sha256, waitFor } from './support/helpers.js';
+import { openPeer, startEchoServer } from './support/peers.js';
+import { FakeSocket, type Defer } from './support/socket-double.js';
 
 const RUNS = Number(process.env.HARDENING_FUZZ_RUNS ?? 300);
 const REAL_RUNS = Math.max(5, Math.ceil(RUNS / 10));
 
-afterEach(async () => {
-  destroyPeers();
-  await destroyAll();
-});
+afterEach(cleanUp);
 
 // ── Scenarios ────────────────────────────────────────────────────────────────────────────
 
@@ -50,6 +51,8 @@ type AppStep =
   | { kind: 'recv'; peer: number; size: number; timeout: Timeout }
   | { kind: 'tryRecv'; peer: number; size: number }
   | { kind: 'send'; peer: number; size: number; timeout: Timeout }
+  | { kind: 'sendDetached'; peer: number; size: number }
+  | { kind: 'recvDetached'; peer: number; size: number }
   | { kind: 'close'; peer: number }
   | { kind: 'abort'; peer: number }
   | { kind: 'destroy' }
@@ -81,6 +84,8 @@ const appStepArb: fc.Arbitrary<AppStep> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('recv' as const), peer: peerIndexArb, size: fc.integer({ min: 1, max: 200 }), timeout: timeoutArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tryRecv' as const), peer: peerIndexArb, size: fc.integer({ min: 1, max: 200 }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('send' as const), peer: peerIndexArb, size: fc.integer({ min: 1, max: 40_000 }), timeout: timeoutArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sendDetached' as const), peer: peerIndexArb, size: fc.integer({ min: 1, max: 4000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('recvDetached' as const), peer: peerIndexArb, size: fc.integer({ min: 1, max: 200 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), peer: peerIndexArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('abort' as const), peer: peerIndexArb }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'destroy' as const }) },
@@ -116,12 +121,34 @@ interface PeerState {
    */
   readonly reads: ReadSlot[];
   readonly events: TcpEvent[];
-  readonly sends: Array<{ data: Buffer; outcome?: { sent: number } | { timedOut: number } | { closed: true } }>;
+  readonly sends: Array<{ data: Buffer; outcome?: { sent: number } | { timedOut: number } | { closed: number } }>;
 }
 
 interface ReadSlot { result?: 'data' | 'zero' | 'null' | 'closed'; bytes?: Buffer }
 
 interface Tracked { label: string; settled: boolean; problem?: string }
+
+/** Detaches `buf`'s memory (as a transfer to a worker would): every view of it becomes empty. */
+function detach(buf: Buffer): void {
+  const memory = buf.buffer as ArrayBuffer; // Buffer.alloc gives each buffer its own memory
+  structuredClone(memory, { transfer: [memory] });
+}
+
+/**
+ * Bytes the socket must have been handed for the sends before `index` (all settled by now:
+ * one send is written at a time, in order).
+ */
+// The kernel takes a socket's bytes in order, so once a later send claims bytes of its own, all
+// of these were taken too (a claim of 0 needs no check: queued bytes lost in an abort are fine).
+function bytesBefore(sends: PeerState['sends'], index: number): number {
+  let n = 0;
+  for (const send of sends.slice(0, index)) {
+    const o = send.outcome;
+    if (!o) return Number.NaN; // an earlier send has not settled: the FIFO order is broken
+    n += 'sent' in o ? send.data.length : 'timedOut' in o ? o.timedOut : o.closed;
+  }
+  return n;
+}
 
 /** Peer bytes: position-dependent, so a reordering or a gap shows. */
 function peerBytes(peer: number, offset: number, size: number): Buffer {
@@ -278,21 +305,69 @@ async function runScenario(s: fc.Scheduler, sc: Scenario): Promise<void> {
           const serial = ++sendSerial;
           const data = Buffer.alloc(step.size, serial & 0xff); // each send its own fill byte
           const record: PeerState['sends'][number] = { data };
-          peer.sends.push(record);
+          const index = peer.sends.push(record) - 1;
+          const socket = peer.socket;
           track(label, client.send(data, step.timeout), ({ value, error }) => {
+            // Only a send that claims bytes must come after every earlier one: a later send that
+            // times out or fails without sending a byte may settle first.
+            const before = bytesBefore(peer.sends, index);
+            const claimed = error instanceof SendTimeoutError || error instanceof ClientClosedError ? error.bytesSent : error ? 0 : data.length;
+            if (claimed > 0 && Number.isNaN(before)) return `claimed ${claimed} bytes before an earlier send settled`;
             if (error instanceof SendTimeoutError) {
               record.outcome = { timedOut: error.bytesSent + error.bytesQueued }; // both reach the socket
               if (step.timeout === WAIT_FOREVER) return 'WAIT_FOREVER send timed out';
               if (error.bytesSent < 0 || error.bytesSent >= data.length) return `bytesSent ${error.bytesSent} of ${data.length}`;
+              if (error.bytesSent > 0 && socket.takenTotal < before + error.bytesSent) return `bytesSent ${error.bytesSent} but the kernel took ${socket.takenTotal - before}`;
               return undefined;
             }
             if (error) {
-              record.outcome = { closed: true };
-              return error instanceof ClientClosedError ? undefined : `rejected with ${String(error)}`;
+              if (!(error instanceof ClientClosedError)) return `rejected with ${String(error)}`;
+              record.outcome = { closed: error.bytesSent };
+              if (error.bytesSent < 0 || error.bytesSent > data.length) return `bytesSent ${error.bytesSent} of ${data.length}`;
+              if (error.bytesSent > 0 && socket.takenTotal < before + error.bytesSent) return `ClientClosedError bytesSent ${error.bytesSent} but the kernel took ${socket.takenTotal - before}`;
+              return undefined;
             }
             record.outcome = { sent: value as number };
-            return value === data.length ? undefined : `resolved ${String(value)} for ${data.length} bytes`;
+            if (value !== data.length) return `resolved ${String(value)} for ${data.length} bytes`;
+            // Confirmed means handed to the kernel, not just queued in the socket.
+            if (socket.takenTotal < before + data.length) return `resolved with ${before + data.length - socket.takenTotal} bytes still queued in the socket`;
+            return undefined;
           });
+          return;
+        }
+        case 'sendDetached': {
+          if (!client) return;
+          const data = Buffer.alloc(step.size, 0xee);
+          detach(data);
+          let outcome: Promise<unknown>;
+          try {
+            outcome = client.send(data, 0);
+          } catch (error) {
+            outcome = Promise.reject(error);
+          }
+          // No byte of it may reach the socket: the "sends account for every written byte"
+          // invariant below checks that.
+          track(label, outcome, ({ error }) => (error instanceof InvalidArgumentError || error instanceof ClientClosedError
+            ? undefined : `expected InvalidArgumentError, got ${String(error ?? 'a resolved send')}`));
+          return;
+        }
+        case 'recvDetached': {
+          if (!peer || !client) return;
+          const buf = Buffer.alloc(step.size);
+          const slot: ReadSlot = {};
+          peer.reads.push(slot);
+          const waiting = client.recv(buf, WAIT_FOREVER);
+          // A recv that found bytes read them synchronously, before the detach: keep what it got.
+          const before = Buffer.from(buf);
+          detach(buf);
+          track(label, waiting.then((n) => {
+            fill(slot, before, n);
+            return n;
+          }, (error: unknown) => {
+            fill(slot, before, 'closed');
+            throw error;
+          }), ({ error }) => (!error || error instanceof InvalidArgumentError || error instanceof ClientClosedError
+            ? undefined : `rejected with ${String(error)}`));
           return;
         }
         case 'close':
@@ -398,6 +473,8 @@ async function runScenario(s: fc.Scheduler, sc: Scenario): Promise<void> {
       let at = 0;
       for (const [i, send] of peer.sends.entries()) {
         const o = send.outcome;
+        // A send that failed with ClientClosedError may have had more bytes in the socket than
+        // the kernel confirmed (bytesSent): those were written, then lost with the socket.
         const n = !o ? 0 : 'sent' in o ? send.data.length : 'timedOut' in o ? o.timedOut : Math.min(send.data.length, written.length - at);
         if (!written.subarray(at, at + n).equals(send.data.subarray(0, n))) {
           problems.push(`${name}: send ${i} (${JSON.stringify(o)}) does not match the socket's bytes at ${at}`);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { createServer, type ServerAddress, type ServerOptions, type TcpServer } from '../src/index.js';
+import {
+  createServer, type Client, type ServerAddress, type ServerOptions, type TcpServer,
+} from '../../src/index.js';
 
 /** Servers created by a test file; `destroyAll` in afterEach. */
 const servers = new Set<TcpServer>();
@@ -26,6 +28,20 @@ export async function destroyAll(): Promise<void> {
   servers.clear();
 }
 
+/**
+ * destroyAll, giving up after `ms`: for tests where a client whose socket never closes (a bug
+ * they look for) would hang destroy(), so one failure does not take the rest of the file with it.
+ */
+export function destroyAllWithin(ms: number): Promise<void> {
+  return Promise.race([destroyAll(), delay(ms)]);
+}
+
+/** Registers a socket the test opened itself, so destroyAll destroys it. */
+export function destroyLater(socket: Socket): Socket {
+  sockets.add(socket);
+  return socket;
+}
+
 /** A connected node:net client; destroyed by destroyAll. */
 export function dial(server: TcpServer, host?: string): Promise<Socket> {
   const { address, port } = addr(server);
@@ -39,6 +55,22 @@ export function dial(server: TcpServer, host?: string): Promise<Socket> {
     });
     socket.once('error', reject);
   });
+}
+
+/** A server with one connected peer, accepted. */
+export async function pair(options: Partial<ServerOptions> = {}): Promise<{ server: TcpServer; peer: Socket; client: Client }> {
+  const server = await startServer(options);
+  const peer = await dial(server);
+  const client = await server.accept(5000);
+  if (!client) throw new Error('no client within 5 s');
+  return { server, peer, client };
+}
+
+/** A pair whose peer does not read until the test resumes it, so the server's sends back up. */
+export async function pairWithPausedPeer(options: Partial<ServerOptions> = {}): Promise<{ server: TcpServer; peer: Socket; client: Client }> {
+  const connected = await pair(options);
+  connected.peer.pause();
+  return connected;
 }
 
 /** Everything a socket receives until it ends or closes. */

@@ -1,92 +1,18 @@
 /**
- * Bad API use, as a table: stale clients (their slot reused by another client), calls after
- * destroy, repeated close/abort/destroy. Each call gets a typed error with a stable code and a
- * message naming the argument and the rule — only close, abort and destroy may be no-ops when
- * repeated — and nothing about the server or the other clients changes.
+ * Stale handles: a Client whose slot another client now uses, a client closed by the app or
+ * disconnected by its peer, a destroyed server and its clients. Each call gets a typed error
+ * with a stable code and a message naming the argument and the rule — only close, abort and
+ * destroy may be no-ops when repeated — and nothing about the server or the other clients
+ * changes.
  */
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClientClosedError, ServerDestroyedError, type Client, type TcpServer } from '../src/index.js';
 import {
-  ClientClosedError, InvalidArgumentError, ServerDestroyedError, TcpServError, type Client, type TcpServer,
-} from '../../src/index.js';
-import { delay, destroyAll, dial, readExactly, startServer, waitFor } from '../helpers.js';
-
-// A client whose socket never closes (see the same-tick abort tests) would hang destroy():
-// give up after a while so one failure does not take the rest of the file with it.
-afterEach(() => Promise.race([destroyAll(), delay(2000)]));
-
-const TIMEOUT_RULE = 'WAIT_FOREVER (-1) or an integer from 0 to 2147483647 (milliseconds)';
-const BUF_RULE = 'a non-empty Buffer or Uint8Array (not detached)';
-const DATA_RULE = 'a Buffer, a Uint8Array or a string (not detached)';
-
-type ErrorClass = new (...args: never[]) => TcpServError;
-type Expectation =
-  | { throws: ErrorClass; code: string; message: string }
-  | { rejects: ErrorClass; code: string; message: string }
-  | { resolves: unknown }
-  | { returns: unknown };
-type Row = [label: string, call: () => unknown, expectation: Expectation];
-
-const invalid = (message: string): Expectation => ({ throws: InvalidArgumentError, code: 'ERR_TCPSERV_INVALID_ARGUMENT', message });
-const closedReject = (id: number): Expectation => ({ rejects: ClientClosedError, code: 'ERR_TCPSERV_CLIENT_CLOSED', message: `client ${id} is closed` });
-const closedThrow = (id: number): Expectation => ({ throws: ClientClosedError, code: 'ERR_TCPSERV_CLIENT_CLOSED', message: `client ${id} is closed` });
-const destroyedReject = (name: string): Expectation => ({ rejects: ServerDestroyedError, code: 'ERR_TCPSERV_SERVER_DESTROYED', message: `server "${name}" has been destroyed` });
-const destroyedThrow = (name: string): Expectation => ({ throws: ServerDestroyedError, code: 'ERR_TCPSERV_SERVER_DESTROYED', message: `server "${name}" has been destroyed` });
-
-/** Runs each row; collects every mismatch so one run reports them all. */
-async function runTable(rows: Row[]): Promise<string[]> {
-  const problems: string[] = [];
-  for (const [label, call, expectation] of rows) {
-    let returned: unknown;
-    let thrown: unknown;
-    try {
-      returned = call();
-    } catch (error) {
-      thrown = error;
-    }
-    if ('throws' in expectation) {
-      problems.push(...compareError(label, thrown, expectation, 'throw synchronously'));
-      continue;
-    }
-    if (thrown !== undefined) {
-      problems.push(`${label}: threw synchronously ${String(thrown)}`);
-      continue;
-    }
-    if ('returns' in expectation) {
-      if (!Object.is(returned, expectation.returns)) problems.push(`${label}: returned ${String(returned)} instead of ${String(expectation.returns)}`);
-      continue;
-    }
-    if (!(returned instanceof Promise)) {
-      problems.push(`${label}: returned ${String(returned)} instead of a promise`);
-      continue;
-    }
-    const settled = await Promise.race([
-      returned.then((value) => ({ value }), (error: unknown) => ({ error })),
-      new Promise<{ pending: true }>((resolve) => setTimeout(() => resolve({ pending: true }), 2000)),
-    ]);
-    if ('pending' in settled) {
-      problems.push(`${label}: still pending after 2 s`);
-    } else if ('rejects' in expectation) {
-      if (!('error' in settled)) problems.push(`${label}: resolved ${String(settled.value)} instead of rejecting`);
-      else problems.push(...compareError(label, settled.error, { ...expectation, throws: expectation.rejects }, 'reject'));
-    } else if ('error' in settled) {
-      problems.push(`${label}: rejected with ${String(settled.error)} instead of resolving`);
-    } else if ('resolves' in expectation && !Object.is(settled.value, expectation.resolves)) {
-      problems.push(`${label}: resolved ${String(settled.value)} instead of ${String(expectation.resolves)}`);
-    }
-  }
-  return problems;
-}
-
-function compareError(label: string, error: unknown, expected: { throws: ErrorClass; code: string; message: string }, how: string): string[] {
-  if (error === undefined) return [`${label}: did not ${how} (expected ${expected.throws.name})`];
-  const problems: string[] = [];
-  if (!(error instanceof expected.throws)) problems.push(`${label}: ${how} ${String(error)}, expected a ${expected.throws.name}`);
-  const e = error as TcpServError;
-  if (e.code !== expected.code) problems.push(`${label}: code ${e.code}, expected ${expected.code}`);
-  if (e.message !== expected.message) problems.push(`${label}: message "${e.message}", expected "${expected.message}"`);
-  return problems;
-}
+  BUF_RULE, DATA_RULE, TIMEOUT_RULE, closedReject, closedThrow, destroyedReject, destroyedThrow, invalid, runTable, type Row,
+} from './support/call-table.js';
+import { cleanUp } from './support/cleanup.js';
+import { destroyAllWithin, dial, pair, readExactly, startServer, waitFor } from './support/helpers.js';
 
 /** Rows every closed client (closed by the app, or destroyed with its server) must satisfy. */
 function closedClientRows(client: Client, id: number): Row[] {
@@ -138,7 +64,12 @@ async function expectUntouched({ server, peer, client }: Live, text: string, bef
   expect((await readExactly(peer, 4)).toString()).toBe('pong');
 }
 
+// A client whose socket never closes (see the same-tick abort tests in close.test.ts) would
+// hang destroy(): these tables give up after a while so one failure does not take the rest of
+// the file with it.
 describe('a stale client (its slot reused by another client)', () => {
+  afterEach(() => destroyAllWithin(2000));
+
   it('closed by the app: every call gets a typed error or is a no-op, and the client now in the slot is untouched', async () => {
     const server = await startServer({ maxSockets: 1, name: 'bad' });
     await dial(server);
@@ -190,7 +121,27 @@ describe('a stale client (its slot reused by another client)', () => {
   });
 });
 
+describe('a stale client: #close and #abort', () => {
+  afterEach(cleanUp);
+
+  it('never lets an old client object reach the client that reuses its slot', async () => {
+    const { server, client: old } = await pair({ maxSockets: 1 });
+    await old.close();
+    const peer = await dial(server);
+    const fresh = (await server.accept(2000))!;
+    expect(fresh.id).toBe(2);
+    peer.write('for the new client');
+    await waitFor(() => server.stats().bytesIn === 18, 'the bytes');
+    expect(() => old.tryRecv(Buffer.alloc(32))).toThrow(ClientClosedError);
+    await expect(old.send('x')).rejects.toBeInstanceOf(ClientClosedError);
+    expect(old.stats.bytesIn).toBe(0);
+    expect(fresh.tryRecv(Buffer.alloc(32))).toBe(18);
+  });
+});
+
 describe('calls after destroy', () => {
+  afterEach(() => destroyAllWithin(2000));
+
   async function destroyedServer(): Promise<{ server: TcpServer; client: Client }> {
     const server = await startServer({ name: 'gone', maxClients: 7 });
     const peer = await dial(server);
@@ -251,59 +202,20 @@ describe('calls after destroy', () => {
   });
 });
 
-describe('repeated close and abort on a live client', () => {
-  it('close then abort, abort then close, twice each: the same promise or a no-op, first reason kept', async () => {
-    const server = await startServer({ name: 'rep' });
-    await dial(server);
-    await dial(server);
-    const a = (await server.accept(2000))!;
-    const b = (await server.accept(2000))!;
-    const closing = a.close();
-    expect(a.close()).toBe(closing);
-    await closing;
-    expect(await runTable([
-      ['a.close() again', () => a.close(), { resolves: undefined }],
-      ['a.abort() after close()', () => a.abort(), { resolves: undefined }],
-      ['a.abort() again', () => a.abort(), { resolves: undefined }],
-      ['b.abort()', () => b.abort(), { resolves: undefined }],
-      ['b.abort() again', () => b.abort(), { resolves: undefined }],
-      ['b.close() after abort()', () => b.close(), { resolves: undefined }],
-      ['b.close() again', () => b.close(), { resolves: undefined }],
-    ])).toEqual([]);
-    expect(a.closeReason).toBe('close');
-    expect(b.closeReason).toBe('abort');
-    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0, closed: 2 });
-  });
+describe('calls after destroy: bad arguments to server and client calls', () => {
+  afterEach(cleanUp);
 
-  // close() sends FIN at once when nothing is queued; an abort() in the same tick must still
-  // end the connection (RST or not), settle both promises and free the slot.
-  it('abort() in the same tick as close() resolves, disconnects the client and frees its slot', async () => {
-    const server = await startServer({ name: 'rep' });
-    const peer = await dial(server);
+  it('reject calls after destroy with typed errors; destroy twice is a no-op', async () => {
+    const server = await startServer();
+    await dial(server);
     const client = (await server.accept(2000))!;
-    peer.resume();
-    const closing = client.close();
-    const aborting = client.abort();
-    expect(await runTable([
-      ['close()', () => closing, { resolves: undefined }],
-      ['abort() in the same tick', () => aborting, { resolves: undefined }],
-    ])).toEqual([]);
-    expect(client.disconnected).toBe(true);
-    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0, closed: 1 });
-    await waitFor(() => peer.readableEnded || peer.destroyed, 'the peer to see the connection end');
-  });
-
-  // Default half-close policy: reading end of stream makes the server send its FIN at once.
-  // An app that then aborts (same tick, right after recv resolved null) must not hang.
-  it('abort() right after recv() returned end of stream resolves, disconnects the client and frees its slot', async () => {
-    const server = await startServer({ name: 'rep' });
-    const peer = await dial(server);
-    const client = (await server.accept(2000))!;
-    peer.end();
-    expect(await client.recv(Buffer.alloc(8), 2000)).toBeNull();
-    const aborting = client.abort();
-    expect(await runTable([['abort() after end of stream', () => aborting, { resolves: undefined }]])).toEqual([]);
-    expect(client.disconnected).toBe(true);
-    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0, closed: 1 });
+    await server.destroy();
+    await server.destroy();
+    await expect(server.accept(0)).rejects.toBeInstanceOf(ServerDestroyedError);
+    await expect(client.recv(Buffer.alloc(1), 0)).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(client.send('x')).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(client.close()).resolves.toBeUndefined();
+    await expect(client.abort()).resolves.toBeUndefined();
+    expect(server.stats()).toMatchObject({ live: 0, usedSlots: 0 });
   });
 });

@@ -1,13 +1,13 @@
 /**
- * Runs test/fixtures/server.mjs (a tcpserv server built from dist/) in a child process and
- * talks to it over JSON lines. Descriptor, handle and CPU measurements need their own process:
- * the test runner has plenty of its own.
+ * Runs test/support/fixtures/server.mjs (a tcpserv server built from dist/) in a child process
+ * and talks to it over JSON lines. Descriptor, handle and CPU measurements need their own
+ * process: the test runner has plenty of its own.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/server.mjs', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./fixtures/server.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 export interface FixtureConfig {

@@ -17,7 +17,8 @@ export interface TimerWatch {
   restore(): void;
 }
 
-const FROM_SRC = /[/\\]src[/\\](client|server)\.ts/;
+// Any file of the library: timers live in client.ts, server.ts, send-queue.ts, pending.ts, the stages …
+const FROM_SRC = /[/\\]node-binding[/\\]src[/\\][\w-]+\.ts/;
 
 export function watchTimers(): TimerWatch {
   const realSetTimeout = globalThis.setTimeout;
