@@ -5,7 +5,8 @@
 // with timeouts, the notify callback and the cleartext byte counts work over TLS.
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
 import { makeTestCerts, type TestCerts } from '@tcpserv/test-support';
@@ -185,6 +186,92 @@ describe.skipIf(!certs)('TLS', () => {
     third.destroy();
     const plain = await startServer({});
     expect(() => plain.setSecureContext({ key: c.server.key, cert: c.server.cert })).toThrow(/options\.tls/);
+  });
+
+  it('frames lines, pauses a full ring and resumes it, and closes an idle client over TLS as over TCP', async () => {
+    const server = await startServer({ tls: serverTls(c), framing: 'line', rxBufferSize: 1024, idleTimeout: 300 });
+    const socket = await tlsDial(server, c);
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`);
+    const sent = `${lines.join('\n')}\n`;
+    socket.write(sent);
+    const client = (await server.accept(5000))!;
+    // Nobody reads yet: the 1 KiB ring fills and the TLS socket is paused (backpressure).
+    await waitFor(() => server.stats().paused === 1, 'the client to be paused with a full ring');
+    const echoed: string[] = [];
+    const back = new Promise<void>((resolve) => {
+      let text = '';
+      socket.setEncoding('utf8').on('data', (t: string) => {
+        text += t;
+        if (text.length >= sent.length) {
+          echoed.push(...text.split('\n').slice(0, -1));
+          resolve();
+        }
+      });
+    });
+    for (let i = 0; i < lines.length; i++) {
+      const frame = await client.recvFrame(5000);
+      expect(frame?.toString(), `frame ${i}`).toBe(lines[i]);
+      await client.sendFrame(frame!, 5000);
+    }
+    await back;
+    expect(echoed).toEqual(lines);
+    expect(client.stats.bytesIn).toBe(Buffer.byteLength(sent));
+    // Then silence: the idle limit closes it.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await closed;
+    await waitFor(() => client.disconnected, 'the idle client to disconnect');
+    expect(client.closeReason).toBe('idle');
+  });
+
+  it('reads a PROXY header before the handshake (proxyProtocol + tls), also when the ClientHello shares its segment', async () => {
+    const seen: Client[] = [];
+    const server = await startServer({ tls: serverTls(c), proxyProtocol: 'v1' });
+    serveEchoByAccept(server, seen);
+    const header = Buffer.from('PROXY TCP4 192.0.2.7 198.51.100.1 40001 443\r\n');
+    for (const together of [false, true]) {
+      const raw = await new Promise<Socket>((resolve) => {
+        const s = netConnect({ host: '127.0.0.1', port: addr(server).port }, () => resolve(s));
+        s.on('error', () => {});
+      });
+      let transport: Duplex = raw;
+      if (together) {
+        // A stream that puts the header in front of the ClientHello: one write, one segment.
+        let first = true;
+        transport = new Duplex({
+          write(chunk: Buffer, _encoding, callback) {
+            raw.write(first ? Buffer.concat([header, chunk]) : chunk, callback);
+            first = false;
+          },
+          read() {},
+          final(callback) {
+            raw.end(callback);
+          },
+        });
+        raw.on('data', (d: Buffer) => transport.push(d));
+        raw.on('end', () => transport.push(null));
+      } else {
+        raw.write(header);
+      }
+      const socket = await new Promise<TLSSocket>((resolve, reject) => {
+        const t = tlsConnect({ socket: transport as Socket, ca: c.ca.cert, servername: 'localhost' }, () => resolve(t));
+        t.once('error', reject);
+      });
+      const data = randomBytes(50_000, together ? 2 : 1);
+      socket.write(data);
+      const back: Buffer[] = [];
+      let have = 0;
+      await new Promise<void>((resolve) => socket.on('data', (d: Buffer) => {
+        back.push(d);
+        have += d.length;
+        if (have >= data.length) resolve();
+      }));
+      expect(sha256(Buffer.concat(back))).toBe(sha256(data));
+      socket.destroy();
+      raw.destroy();
+    }
+    expect(seen.map((client) => [client.remoteAddress, client.remotePort, client.tls?.protocol]))
+      .toEqual([['192.0.2.7', 40001, 'TLSv1.3'], ['192.0.2.7', 40001, 'TLSv1.3']]);
+    expect(server.stats()).toMatchObject({ tlsErrors: 0, proxyErrors: 0 });
   });
 
   it('picks the secure context by the requested name with SNICallback', async () => {
