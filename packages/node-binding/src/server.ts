@@ -20,7 +20,7 @@ import { type ResolvedOptions, type ServerOptions, resolveOptions } from './opti
 import { PendingQueue } from './pending.js';
 import { createProxyStage } from './proxy-stage.js';
 import type { ReadPathKind } from './read-path.js';
-import { buildSecureContext, resolveSecureContextFields, type TlsOptions } from './tls-options.js';
+import { type SecureContextFields, buildSecureContext, resolveSecureContextFields } from './tls-options.js';
 import { TlsStage } from './tls-stage.js';
 import { claimUnixPath, releaseUnixPath, socketInode } from './unix-path.js';
 import { trustedProxyList } from './trusted-proxies.js';
@@ -312,7 +312,7 @@ export class TcpServer implements AsyncIterable<Client> {
    * already up keep theirs. Throws InvalidArgumentError naming a field OpenSSL cannot read,
    * and then nothing changes.
    */
-  setSecureContext(tlsOptions: Pick<TlsOptions, 'key' | 'cert' | 'ca' | 'passphrase' | 'pfx' | 'minVersion' | 'ciphers'>): void {
+  setSecureContext(tlsOptions: SecureContextFields): void {
     if (!this.#tls) throw new InvalidArgumentError('setSecureContext()', 'called on a server created with options.tls', 'a plain server');
     const fields = resolveSecureContextFields('tlsOptions', tlsOptions);
     if (this.#destroyed) throw new ServerDestroyedError(this.name);
@@ -527,7 +527,9 @@ export class TcpServer implements AsyncIterable<Client> {
       this.#refuse(socket, remote, 'per-address limit');
       return false;
     }
-    if (this.#arriving.size > 0) {
+    // With stages, room is checked here, before a handshake is spent on a connection that could
+    // not become a client anyway; without, the core's open() is the check.
+    if (this.#stages.length > 0) {
       const { live, maxClients } = this.#core.stats();
       if (live + this.#arriving.size >= maxClients) {
         this.#rejectedHere++;

@@ -274,6 +274,23 @@ describe.skipIf(!certs)('TLS', () => {
     expect(server.stats()).toMatchObject({ tlsErrors: 0, proxyErrors: 0 });
   });
 
+  it('refuses a connection past maxClients at TCP accept, before any handshake, and sends no rejectMessage over TLS', async () => {
+    const server = await startServer({ tls: serverTls(c), maxClients: 1, rejectMessage: 'server full\n' });
+    serveEchoByAccept(server);
+    const first = await tlsDial(server, c);
+    first.write('x');
+    await new Promise((resolve) => first.once('data', resolve));
+    const raw = netConnect({ host: '127.0.0.1', port: addr(server).port });
+    raw.on('error', () => {});
+    const received: Buffer[] = [];
+    raw.on('data', (d: Buffer) => received.push(d));
+    raw.on('connect', () => raw.write('not even a ClientHello'));
+    await new Promise((resolve) => raw.once('close', resolve));
+    expect(Buffer.concat(received).toString()).toBe(''); // neither a TLS record nor the plain-text message
+    expect(server.stats()).toMatchObject({ rejected: 1, tlsErrors: 0, live: 1 });
+    first.destroy();
+  });
+
   it('picks the secure context by the requested name with SNICallback', async () => {
     const rotated = createSecureContext({ key: c.rotated.key, cert: c.rotated.cert });
     const names: string[] = [];
