@@ -253,8 +253,9 @@ export class TcpServer implements AsyncIterable<Client> {
         if (typeof a === 'string') {
           this.#address = a;
           this.#unixInode = socketInode(a);
+        } else if (a) {
+          this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
         }
-        else if (a) this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
         this.#releaseClock = holdClock();
         this.#startSweep();
         this.#log(`listening on ${path ?? formatHostPort(a && typeof a === 'object' ? a.address : host, a && typeof a === 'object' ? a.port : port)}`);

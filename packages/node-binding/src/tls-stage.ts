@@ -77,14 +77,21 @@ export class TlsStage {
       // Bytes a stage before us read past its own header (a PROXY stage) are the start of the
       // ClientHello: put them back, and the TLS socket reads them first.
       if (arrival.initial && arrival.initial.length > 0) arrival.socket.unshift(arrival.initial);
-      const socket = new TLSSocket(arrival.socket, {
-        isServer: true,
-        secureContext: this.#context,
-        requestCert,
-        rejectUnauthorized,
-        ...(ALPNProtocols ? { ALPNProtocols: [...ALPNProtocols] } : {}),
-        ...(SNICallback ? { SNICallback } : {}),
-      });
+      let socket: TLSSocket;
+      try {
+        socket = new TLSSocket(arrival.socket, {
+          isServer: true,
+          secureContext: this.#context,
+          requestCert,
+          rejectUnauthorized,
+          ...(ALPNProtocols ? { ALPNProtocols: [...ALPNProtocols] } : {}),
+          ...(SNICallback ? { SNICallback } : {}),
+        });
+      } catch (error) {
+        // E.g. the connection was already gone: a refused connection, not a server error.
+        reject(new StageError('tls', describeTlsError(error as Error)));
+        return;
+      }
       // Belt and braces with SSL_OP_NO_RENEGOTIATION in the context: node:tls refuses it too.
       socket.disableRenegotiation();
       let settled = false;
