@@ -11,6 +11,7 @@ import { handleOf, lookup } from "./handles";
 import { enqueue, queueRecv } from "./events";
 import { acceptQueueAppend, acceptQueueRemove, freeListTake, freeSlot } from "./lists";
 import { MODE_RAW } from "./framing";
+import { endWindow } from "./pool";
 
 /** Changes the admission limit (1..maxSockets). Clients already open stay open. */
 export function setMaxClients(maxClients: i32): i32 {
@@ -39,6 +40,7 @@ export function open(now: f64): i32 {
   }
   const index = <u32>taken;
   const s = slotAt(index);
+  assert(s.ring == NIL && s.window == 0, "a free slot holds a ring");
   h.opened++;
   h.live++;
   h.used++;
@@ -80,6 +82,7 @@ export function close(handle: i32): i32 {
     h.paused--;
   }
   s.state = STATE_CLOSED;
+  endWindow(s); // no read lands after the socket closed: an empty ring gives its buffer back
   assert(h.live > 0, "live count negative");
   h.live--;
   h.closed++;
@@ -109,6 +112,7 @@ export function eof(handle: i32): i32 {
   if (s.state != STATE_OPEN) return ERR_CLOSED;
   if ((s.flags & FLAG_EOF) != 0) return OK;
   s.flags |= FLAG_EOF;
+  endWindow(s); // no read lands after the end of stream: an empty ring gives its buffer back
   if ((s.flags & FLAG_RECV_PENDING) == 0) queueRecv(handle, s);
   return OK;
 }

@@ -17,7 +17,8 @@
 //
 // so bytes arriving one at a time are each looked at once (a delimiter of length d is
 // tried at most d times per start). Reads move the head; a scan the head passed restarts
-// at the head. LENGTH decodes its header at the head and FIXED compares the fill with its
+// at the head, and a ring read empty restarts head, tail and scan together at ringOrigin
+// when it gives its buffer back (pool.ts) — with nothing buffered there is no scan to keep. LENGTH decodes its header at the head and FIXED compares the fill with its
 // size, both O(1), so they keep no scan state.
 //
 // No complete frame: an empty ring answers END_OF_STREAM once the peer ended or the client
@@ -29,7 +30,8 @@ import {
   OK, ERR_RANGE, END_OF_STREAM, FRAME_PENDING, ERR_FRAME_TOO_LARGE, ERR_FRAME_TRUNCATED, ERR_CONFIG_FRAME,
   STATE_OPEN, FLAG_RECV_PENDING, FLAG_PAUSED, FLAG_EOF,
 } from "../src/constants";
-import { Slot, header, inStaging, ringAt, ringMask, slotAt } from "./layout";
+import { Slot, header, inStaging, ringMask, slotAt } from "./layout";
+import { ringOf } from "./pool";
 import { lookup } from "./handles";
 import { queueRecv, setPaused } from "./events";
 import { consumeBytes, ringCopy } from "./ring";
@@ -86,14 +88,14 @@ function ringFind(ring: usize, from: u32, to: u32, byte: u8): u32 {
 
 /** LINE: continues the scan for '\n' up to the tail. */
 function scanLine(index: u32, s: Slot): void {
-  const p = ringFind(ringAt(index), s.scan, s.tail, LF);
+  const p = ringFind(ringOf(s), s.scan, s.tail, LF);
   s.scan = p;
   if (p != s.tail) s.found = 1;
 }
 
 /** DELIMITER: continues the scan up to the last start the buffered bytes can hold. */
 function scanDelimiter(index: u32, s: Slot): void {
-  const ring = ringAt(index);
+  const ring = ringOf(s);
   const d = delimAddr(s);
   const length = s.frameParam;
   const first = load<u8>(d);
@@ -141,7 +143,7 @@ export function frameLength(index: u32, s: Slot): i32 {
     if (s.found == 0) scanLine(index, s);
     if (s.found != 0) {
       const before = s.scan - s.head;
-      const payload = before > 0 && ringByte(ringAt(index), s.scan - 1) == CR ? before - 1 : before;
+      const payload = before > 0 && ringByte(ringOf(s), s.scan - 1) == CR ? before - 1 : before;
       if (payload > max) return ERR_FRAME_TOO_LARGE;
       h.frameTotal = before + 1;
       return <i32>payload;
@@ -159,7 +161,7 @@ export function frameLength(index: u32, s: Slot): i32 {
   } else if (mode == MODE_LENGTH) {
     const headerBytes = s.frameParam;
     if (used >= headerBytes) {
-      const payload = lengthHeader(ringAt(index), s);
+      const payload = lengthHeader(ringOf(s), s);
       if (payload > max) return ERR_FRAME_TOO_LARGE;
       if (used - headerBytes >= payload) {
         h.frameTotal = headerBytes + payload;
@@ -278,7 +280,7 @@ export function readFrame(handle: i32, dst: i32, max: i32): i32 {
   const n = frameLength(index, s);
   if (n < 0) return n;
   if (n > max) return ERR_RANGE;
-  ringCopy(ringAt(index), payloadStart(s), <usize>dst, <u32>n, false);
+  ringCopy(ringOf(s), payloadStart(s), <usize>dst, <u32>n, false);
   consumeBytes(handle, s, header().frameTotal);
   return n;
 }
@@ -298,7 +300,7 @@ export function frameSpan(handle: i32): i32 {
   const n = frameLength(index, s);
   if (n < 0) return n;
   const at = payloadStart(s) & ringMask;
-  header().spanPtr = <u32>(ringAt(index) + <usize>at);
+  header().spanPtr = <u32>(ringOf(s) + <usize>at);
   return <i32>min(<u32>n, ringMask + 1 - at);
 }
 

@@ -10,6 +10,7 @@
 //   lists.ts    accept queue and free list
 //   events.ts   the event queue (and why it cannot overflow), PAUSE/RESUME
 //   ring.ts     receive rings: push/commit in, read/consume out, flow control
+//   pool.ts     the ring pool: buffers lent to slots only while they hold bytes
 //   framing.ts  frames cut in the core
 //   inspect.ts  info cursor, sweep, counters
 
@@ -18,6 +19,7 @@ import {
 } from "../src/constants";
 import { NIL, computeLayout, header, ready, setLayout, setReady } from "./layout";
 import { initFreeList } from "./lists";
+import { initRingPool } from "./pool";
 
 export { layoutBytes, stagingPtr, stagingSize } from "./layout";
 export { setMaxClients, open, close, release, eof, recordSent } from "./clients";
@@ -29,7 +31,7 @@ export {
   inspect, infoSerial, infoState, infoFlags, infoRxUsed, infoBytesIn, infoBytesOut, infoConnectTime, infoLastActivity,
   sweep, sweepNext,
   statLive, statUsedSlots, statPendingAccept, statPaused, statQueuedEvents, statMaxClients, statOpened, statRejected,
-  statClosed, statBytesIn, statBytesOut,
+  statClosed, statBytesIn, statBytesOut, statRingsInUse,
 } from "./inspect";
 
 /**
@@ -65,6 +67,7 @@ export function init(
   h.acceptHead = NIL;
   h.acceptTail = NIL;
   initFreeList(sockets);
+  initRingPool(sockets);
   setReady();
   return OK;
 }

@@ -89,3 +89,5 @@ export function statClosed(): f64 { return ready ? <f64>header().closed : ERR_NO
 export function statBytesIn(): f64 { return ready ? <f64>header().bytesIn : ERR_NOT_INIT; }
 /** Bytes recorded as sent. */
 export function statBytesOut(): f64 { return ready ? <f64>header().bytesOut : ERR_NOT_INIT; }
+/** Ring buffers lent to slots (pool.ts): 0 once every client's ring is empty and no window is out. */
+export function statRingsInUse(): i32 { return ready ? <i32>header().ringsInUse : ERR_NOT_INIT; }

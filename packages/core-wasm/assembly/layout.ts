@@ -14,7 +14,9 @@
 //                       │   the accept queue and the free list are     │
 //                       │   threaded through the slots (prev/next)     │
 //   ringsOffset ──────▶ ├──────────────────────────────────────────────┤
-//                       │ ring[0] │ ring[1] │ … │ ring[maxSockets − 1]   │ rxBufferSize each
+//                       │ ring[0] │ ring[1] │ … │ ring[maxSockets − 1]   │ rxBufferSize each:
+//                       │   a pool, not one per slot (see below)       │ reserved, resident
+//                       │                                               │ only once written
 //   eventsOffset ─────▶ ├──────────────────────────────────────────────┤
 //                       │ Event[0] … Event[eventCapacity − 1]           │ 8 B each
 //   stagingOffset ────▶ ├──────────────────────────────────────────────┤
@@ -24,6 +26,28 @@
 //   layoutBytes = base + header + maxSockets·(128 + rxBufferSize)
 //                      + 8·eventCapacity + stagingSize,
 //   eventCapacity = nextPow2(4·maxSockets); all sections ALIGN-aligned.
+//
+// ── The ring pool (pool.ts) ──────────────────────────────────────────────────
+// Ring buffers are lent to slots, not owned by them: a slot holds one (Slot.ring) only
+// while its ring has bytes or a window is out on it. Free buffers form a LIFO list threaded
+// through the slot records (Slot.ringNext of slot k is buffer k's link), so the warmest
+// buffer is lent first and idle clients touch no ring page:
+//
+//   Slot[0] ring = 2 ─────────────────────────────┐
+//   Slot[1] ring = NIL (empty, idle)              │
+//   Slot[2] ring = 0 ───────────┐                 │
+//   Slot[3] ring = NIL          │                 │
+//                               ▼                 ▼
+//   buffers:              ┌─────────┬─────────┬─────────┬─────────┐
+//                         │ ring[0] │ ring[1] │ ring[2] │ ring[3] │
+//                         │  lent   │  free   │  lent   │  free   │
+//                         └─────────┴─────────┴─────────┴─────────┘
+//   header.ringFree = 1 → slotAt(1).ringNext = 3 → slotAt(3).ringNext = NIL
+//   ringsInUse = 2, ringsFree = 2   (always ringsInUse + ringsFree = maxSockets)
+//
+// A buffer given back restarts at ringOrigin, so a mostly idle client's bytes stay in its
+// borrowed buffer's first page; the resident ring memory is about the peak number of rings
+// holding bytes at once, times the bytes they held — not maxSockets × rxBufferSize.
 
 import {
   ERR_NOT_INIT, ERR_CONFIG_MAX_SOCKETS, ERR_CONFIG_RX_BUFFER, ERR_CONFIG_STAGING, ERR_CONFIG_TOO_LARGE,
@@ -63,6 +87,11 @@ export const EVENTS_PER_SLOT: u32 = 4;
   frameTotal: u32;
   spanPtr: u32;
   spanPad: u32;
+  /** Ring pool (pool.ts): top of the LIFO free list of buffers (NIL when all are lent), and its counts. */
+  ringFree: i32;
+  ringsFree: u32;
+  ringsInUse: u32;
+  ringPad: u32;
   opened: u64;
   rejected: u64;
   closed: u64;
@@ -87,11 +116,13 @@ export const EVENTS_PER_SLOT: u32 = 4;
  *    32 ├──────────────────────────────────────────────┤
  *       │ bytesIn bytesOut connectTime lastActivity     │ counters and times
  *    64 ├──────────────────────────────────────────────┤
- *       │ mode littleEndian found pad                   │ framing (framing.ts)
+ *       │ mode littleEndian found window                │ framing (framing.ts), window pin
  *       │ frameParam maxFrame scan                      │
  *    80 ├──────────────────────────────────────────────┤
  *       │ delimiter (16 bytes)                          │
  *    96 ├──────────────────────────────────────────────┤
+ *       │ ring ringNext                                 │ ring pool (pool.ts)
+ *   104 ├──────────────────────────────────────────────┤
  *       │ unused: the stride is whole cache lines       │
  *   128 └──────────────────────────────────────────────┘
  */
@@ -113,7 +144,8 @@ export const EVENTS_PER_SLOT: u32 = 4;
   littleEndian: u8;
   /** LINE/DELIMITER: a terminator starts at `scan`. */
   found: u8;
-  pad: u8;
+  /** A window (writeSpan/receiveWindow) is out on this slot's buffer: it stays lent (pool.ts). */
+  window: u8;
   /** LENGTH: header bytes (1, 2, 4); DELIMITER: delimiter length (1..16); FIXED: frame size. */
   frameParam: u32;
   /** Largest payload accepted (FIXED: its size). */
@@ -123,6 +155,10 @@ export const EVENTS_PER_SLOT: u32 = 4;
   /** DELIMITER: the delimiter bytes (frameParam of them). */
   delim0: u64;
   delim1: u64;
+  /** The ring buffer this slot holds (0..maxSockets − 1), or NIL while its ring is empty. */
+  ring: i32;
+  /** Ring pool free list: the buffer after buffer <this slot's index> (not this slot's own). */
+  ringNext: i32;
 }
 
 /** Stride of the client table: a Slot rounded up to whole cache lines, so no two slots share one. */

@@ -9,6 +9,7 @@
 import { ERR_NOT_INIT, STATE_FREE, FLAG_IN_ACCEPT_QUEUE } from "../src/constants";
 import { NIL, SLOT_BYTES, genMask, header, ready, slotAt } from "./layout";
 import { handleOf } from "./handles";
+import { giveRing } from "./pool";
 
 // ── Accept queue ───────────────────────────────────────────────────────────────
 
@@ -76,10 +77,14 @@ export function freeListTake(): i32 {
   return index;
 }
 
-/** Frees a slot: a new generation (old handles go stale) and the free list's tail. */
+/** Frees a slot: its ring buffer back to the pool (unread bytes dropped), a new generation (old handles go stale) and the free list's tail. */
 export function freeSlot(index: u32): void {
   const h = header();
   const s = slotAt(index);
+  if (s.ring != NIL) {
+    s.head = s.tail;
+    giveRing(s);
+  }
   s.gen = (s.gen + 1) & genMask;
   if (s.gen == 0) s.gen = 1; // generation 0 would make handle 0 possible for slot 0
   s.state = STATE_FREE;

@@ -1,8 +1,10 @@
 // Receive rings: bytes in (push, or writeSpan/receiveWindow + commit), bytes out (read, or
 // readSpan + consume), and the flow control (PAUSE/RESUME) both sides drive.
 //
-// One ring per slot, capacity C = rxBufferSize (a power of two). head and tail are
-// free-running u32 positions; the byte at position p lives at p & (C − 1).
+// One ring per slot, capacity C = rxBufferSize (a power of two), its bytes in a buffer the
+// slot borrows from the ring pool (pool.ts) while it holds any. head and tail are u32
+// positions; the byte at position p lives at p & (C − 1) of that buffer. They run freely
+// while bytes are buffered and restart at ringOrigin each time the ring empties.
 //
 //        head                 tail
 //         ▼                    ▼
@@ -16,7 +18,8 @@
 // complete otherwise) and resume as soon as a read frees any room.
 
 import { ERR_CLOSED, ERR_RANGE, END_OF_STREAM, ERR_NOT_INIT, FRAME_PENDING, STATE_OPEN, FLAG_RECV_PENDING, FLAG_PAUSED, FLAG_EOF } from "../src/constants";
-import { Slot, header, inStaging, ready, ringAt, ringMask, slotAt, stagingOffset } from "./layout";
+import { NIL, Slot, header, inStaging, ready, ringMask, slotAt, stagingOffset } from "./layout";
+import { checkRing, endWindow, giveRing, ringOf, takeRing } from "./pool";
 import { lookup } from "./handles";
 import { queueRecv, setPaused } from "./events";
 import { MODE_RAW, frameLength } from "./framing";
@@ -53,8 +56,10 @@ export function push(handle: i32, ptr: i32, len: i32, now: f64): i32 {
   const capacity = ringMask + 1;
   const n = min(<u32>len, capacity - (s.tail - s.head));
   if (n == 0) return 0;
-  ringCopy(ringAt(index), s.tail, <usize>ptr, n, true);
+  if (s.ring == NIL) takeRing(s, 0); // empty → non-empty: borrow a buffer
+  ringCopy(ringOf(s), s.tail, <usize>ptr, n, true);
   commitBytes(handle, index, s, n, now);
+  checkRing(s);
   return <i32>n;
 }
 
@@ -93,14 +98,18 @@ function commitBytes(handle: i32, index: u32, s: Slot, n: u32, now: f64): void {
 /**
  * The one-copy way in, for large chunks: answers how many bytes can be written straight into
  * the ring at its tail without wrapping (0 when full) and sets `spanPtr` to where. JS copies
- * there, then calls `commit`. Nothing changes until `commit`.
+ * there, then calls `commit`. Opens a window: an empty ring borrows its buffer now and keeps
+ * it until `commit`, the next `receiveWindow`, eof, close or release (pool.ts).
  */
 export function writeSpan(handle: i32): i32 {
   const i = lookup(handle);
   if (i < 0) return i;
   const s = slotAt(<u32>i);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
-  header().spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.tail & ringMask));
+  if (s.ring == NIL) takeRing(s, 1);
+  else s.window = 1;
+  header().spanPtr = <u32>(ringOf(s) + <usize>(s.tail & ringMask));
+  checkRing(s);
   return <i32>freeSpan(s);
 }
 
@@ -112,39 +121,60 @@ const MAX_WINDOW: u32 = 1 << 21;
 /**
  * Where the kernel's next read for this client should land, in one call: the window packed
  * as length · 2^31 + address (JS: length = ⌊w / 2^31⌋, address = w − length · 2^31), 0 when
- * the ring is full, or a status. The window is the free span at the ring's tail when it is at
- * least `minWindow` bytes or all the room there is; else (a short span at the wrap point) the
- * staging area, sized to all the room (at most stagingSize) — `push` takes it from there.
- * At most MAX_WINDOW bytes. Nothing changes until `commit` or `push`.
+ * the ring is full, or a status. At most MAX_WINDOW bytes.
+ *
+ * The window is the free span at the ring's tail — when the slot already holds its buffer
+ * and the app is behind (at least `minWindow` bytes buffered; minWindow < 0: any byte), and
+ * the span is at least `minWindow` bytes or all the room there is. Else it is the staging
+ * area, sized to all the room (at most stagingSize), and `push` takes the bytes from there.
+ *
+ * Why: Node keeps the window as the landing place of the socket's *next* read, for as long
+ * as the app takes, so a ring window pins the buffer (pool.ts) until `commit`, the next
+ * `receiveWindow`, eof, close or release. A ring the app keeps drained (the common, mostly
+ * idle case) therefore reads through staging and gives its buffer back as soon as it is
+ * read empty; only a ring the app is behind on reads in place. Each answer replaces the
+ * previous window (Node reads into the last buffer it was given).
  */
 export function receiveWindow(handle: i32, minWindow: i32): f64 {
   const i = lookup(handle);
   if (i < 0) return <f64>i;
   const s = slotAt(<u32>i);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return <f64>ERR_CLOSED;
-  const room = ringMask + 1 - (s.tail - s.head);
-  if (room == 0) return 0;
-  const span = freeSpan(s);
+  const used = s.tail - s.head;
+  const room = ringMask + 1 - used;
   let at: usize = stagingOffset;
   let length = min(room, header().stagingSize);
-  if (span == room || (minWindow >= 0 && span >= <u32>minWindow)) {
-    at = ringAt(<u32>i) + <usize>(s.tail & ringMask);
+  const span = freeSpan(s);
+  const behind = minWindow >= 0 ? used >= <u32>minWindow : used > 0;
+  if (room != 0 && s.ring != NIL && behind && (span == room || (minWindow >= 0 && span >= <u32>minWindow))) {
+    at = ringOf(s) + <usize>(s.tail & ringMask);
     length = span;
+    s.window = 1;
+  } else {
+    endWindow(s); // the window this one replaces is over
   }
+  checkRing(s);
+  if (room == 0) return 0;
   return <f64>min(length, MAX_WINDOW) * WINDOW_SCALE + <f64>at;
 }
 
 /**
- * Takes `len` bytes JS wrote at the address `writeSpan` gave, as `push` takes copied ones
- * (RECV, PAUSE, counters). `len` must not exceed what `writeSpan` answers now. Returns `len`.
+ * Takes `len` bytes JS wrote at the address `writeSpan` (or a ring `receiveWindow`) gave, as
+ * `push` takes copied ones (RECV, PAUSE, counters), and ends that window (0: it went unused).
+ * `len` must not exceed what `writeSpan` answers now; bytes need a window on the slot's
+ * buffer (ERR_RANGE if it holds none: there is nowhere they could have been written).
+ * Returns `len`.
  */
 export function commit(handle: i32, len: i32, now: f64): i32 {
   const i = lookup(handle);
   if (i < 0) return i;
   const s = slotAt(<u32>i);
   if (s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0) return ERR_CLOSED;
-  if (len < 0 || <u32>len > freeSpan(s)) return ERR_RANGE;
+  if (len < 0 || <u32>len > freeSpan(s) || (len > 0 && s.ring == NIL)) return ERR_RANGE;
+  s.window = 0;
   if (len > 0) commitBytes(handle, <u32>i, s, <u32>len, now);
+  else if (s.ring != NIL && s.head == s.tail) giveRing(s);
+  checkRing(s);
   return len;
 }
 
@@ -158,7 +188,7 @@ export function readSpan(handle: i32): i32 {
   if (i < 0) return i;
   const s = slotAt(<u32>i);
   if (s.tail == s.head) return s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0 ? END_OF_STREAM : 0;
-  header().spanPtr = <u32>(ringAt(<u32>i) + <usize>(s.head & ringMask));
+  header().spanPtr = <u32>(ringOf(s) + <usize>(s.head & ringMask));
   return <i32>usedSpan(s);
 }
 
@@ -192,12 +222,15 @@ export function read(handle: i32, dst: i32, max: i32): i32 {
     return s.state != STATE_OPEN || (s.flags & FLAG_EOF) != 0 ? END_OF_STREAM : 0;
   }
   const n = min(<u32>max, used);
-  ringCopy(ringAt(index), s.head, <usize>dst, n, false);
+  ringCopy(ringOf(s), s.head, <usize>dst, n, false);
   consumeBytes(handle, s, n);
   return <i32>n;
 }
 
-/** Drops `n` bytes from the head of a ring: the frame scan follows; RESUME when due. */
+/**
+ * Drops `n` bytes from the head of a ring: the frame scan follows; RESUME when due. A ring
+ * left empty gives its buffer back (unless a window pins it), restarting at ringOrigin.
+ */
 export function consumeBytes(handle: i32, s: Slot, n: u32): void {
   const used = s.tail - s.head;
   assert(n <= used, "consumed more than buffered");
@@ -212,4 +245,6 @@ export function consumeBytes(handle: i32, s: Slot, n: u32): void {
     }
     if ((s.flags & FLAG_PAUSED) != 0) setPaused(handle, s, false);
   }
+  if (s.head == s.tail && s.window == 0) giveRing(s); // non-empty → empty
+  checkRing(s);
 }

@@ -38,11 +38,13 @@ export interface CoreExports {
   writeSpan(handle: number): number;
   /**
    * Where the next socket read should land, packed as length · 2^31 + address (0 when full): the
-   * ring's free span at its tail if ≥ minWindow or all the room, else the staging area sized to
-   * the room; at most 2 MiB.
+   * ring's free span at its tail if the slot holds its buffer with a window already out on it or
+   * ≥ minWindow bytes buffered, and the span is ≥ minWindow or all the room; else the staging area
+   * sized to the room; at most 2 MiB. A ring window keeps the buffer lent to the slot until
+   * commit, the next receiveWindow, eof, close or release.
    */
   receiveWindow(handle: number, minWindow: number): number;
-  /** Take `len` bytes written at the writeSpan address, as push does. */
+  /** Take `len` bytes written at the writeSpan address, as push does; ends the window (0: unused). */
   commit(handle: number, len: number, now: number): number;
   /** Contiguous readable bytes at the ring's head (0, END_OF_STREAM); address via spanPtr. */
   readSpan(handle: number): number;
@@ -84,4 +86,6 @@ export interface CoreExports {
   statClosed(): number;
   statBytesIn(): number;
   statBytesOut(): number;
+  /** Ring buffers lent to slots from the pool (0 once every ring is empty and no window is out). */
+  statRingsInUse(): number;
 }

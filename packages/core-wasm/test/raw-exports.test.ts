@@ -60,6 +60,7 @@ const SIGNATURES: Record<ExportName, readonly Param[]> = {
   statClosed: [],
   statBytesIn: [],
   statBytesOut: [],
+  statRingsInUse: [],
 };
 const EXPORT_NAMES = Object.keys(SIGNATURES) as ExportName[];
 
@@ -1095,18 +1096,30 @@ describe.each(BUILDS)('receiveWindow (%s build)', (_build, debug) => {
   };
 
   it('is the ring at its tail when the span is all the room or at least minWindow, else staging sized to the room', () => {
-    const c = new FramedClient(debug, 60); // the ring's tail starts 4 bytes before its end
-    const [ringAt, whole] = unpack(c.x.receiveWindow(c.h, 4));
+    const c = new FramedClient(debug, 58);
+    expect(c.push('XY')).toBe(2); // the ring's tail is now 4 bytes before its end
+    const [ringAt, whole] = unpack(c.x.receiveWindow(c.h, 0));
     expect(whole).toBe(4);
-    expect(unpack(c.x.receiveWindow(c.h, 4096))).toEqual([c.staging, RX]);
-    // What the kernel would write: 4 bytes into the ring span, then 10 through staging.
+    expect(unpack(c.x.receiveWindow(c.h, 4096))).toEqual([c.staging, RX - 2]);
+    // What the kernel would write: 4 bytes into the ring span, then 10 at the ring's start.
+    expect(unpack(c.x.receiveWindow(c.h, 0))).toEqual([ringAt, 4]);
     new Uint8Array(c.x.memory.buffer, ringAt, 4).set(Buffer.from('abcd'));
     expect(c.x.commit(c.h, 4, 1)).toBe(4);
-    const [next, length] = unpack(c.x.receiveWindow(c.h, 4096));
-    expect([next, length]).toEqual([ringAt + 4 - RX, RX - 4]); // the ring's start: all the room left
+    const [next, length] = unpack(c.x.receiveWindow(c.h, 4));
+    expect([next, length]).toEqual([ringAt + 4 - RX, RX - 6]); // the ring's start: all the room left
     new Uint8Array(c.x.memory.buffer, next, 10).set(Buffer.from('efghijklmn'));
     expect(c.x.commit(c.h, 10, 1)).toBe(10);
-    expect(c.read(64)).toBe('abcdefghijklmn');
+    expect(c.read(64)).toBe('XYabcdefghijklmn');
+  });
+
+  it('is staging for an empty ring (no buffer is lent for a read that may come much later), and for a ring holding fewer than minWindow bytes', () => {
+    const c = new FramedClient(debug);
+    expect(unpack(c.x.receiveWindow(c.h, 4))).toEqual([c.staging, RX]);
+    expect(c.x.statRingsInUse()).toBe(0);
+    c.push('abc');
+    expect(unpack(c.x.receiveWindow(c.h, 4))).toEqual([c.staging, RX - 3]);
+    c.push('d');
+    expect(unpack(c.x.receiveWindow(c.h, 4))[0]).not.toBe(c.staging);
   });
 
   it('answers 0 for a full ring and ERR_CLOSED after eof or close', () => {
@@ -1124,9 +1137,389 @@ describe.each(BUILDS)('receiveWindow (%s build)', (_build, debug) => {
 
   it('caps a window at 2 MiB so the packing stays exact', () => {
     const c = new FramedClient(debug, 0, 2 ** 22);
+    c.push('a'); // a ring window needs a buffer lent to the slot
     const [address, length] = unpack(c.x.receiveWindow(c.h, 0));
     expect(length).toBe(2 ** 21);
     expect(Number.isInteger(address) && address > 0 && address + length <= c.x.memory.buffer.byteLength).toBe(true);
+  });
+});
+
+// ── Ring pool ────────────────────────────────────────────────────────────────
+// Rings are lent from a pool (assembly/pool.ts): a slot holds a buffer only while its ring has
+// bytes or a window is out on it, and an emptied ring's buffer is the next one lent.
+
+/** A core of `sockets` slots with RX-byte rings, every client open, and where its buffers start. */
+class PoolCore {
+  readonly x: CoreExports;
+  readonly staging: number;
+  readonly handles: number[];
+  /** Address of buffer 0: the rings section sits right before the event queue and staging. */
+  readonly ringsStart: number;
+
+  constructor(debug: boolean, readonly sockets: number, ringOrigin = 0) {
+    this.x = instantiateRaw(debug);
+    expect(this.x.init(sockets, sockets, RX, (RX * 3) / 4, RX / 4, 1024, ringOrigin | 0)).toBe(K.OK);
+    this.staging = this.x.stagingPtr();
+    const events = Math.ceil((8 * 2 ** Math.ceil(Math.log2(4 * sockets))) / 64) * 64;
+    this.ringsStart = this.staging - events - sockets * RX;
+    this.handles = Array.from({ length: sockets }, () => this.x.open(0));
+    drainRaw(this.x);
+  }
+
+  push(handle: number, data: Uint8Array | string): number {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    new Uint8Array(this.x.memory.buffer, this.staging, bytes.length).set(bytes);
+    return this.x.push(handle, this.staging, bytes.length, 1);
+  }
+
+  read(handle: number, max = 1024): string | number {
+    const n = this.x.read(handle, this.staging, max);
+    return n <= 0 ? n : Buffer.from(this.x.memory.buffer, this.staging, n).toString('latin1');
+  }
+
+  frame(handle: number): string | number {
+    const n = this.x.readFrame(handle, this.staging, 1024);
+    return n < 0 ? n : Buffer.from(this.x.memory.buffer, this.staging, n).toString('latin1');
+  }
+
+  /** The buffer (0 … sockets − 1) whose bytes readSpan shows for `handle`, or undefined for an empty ring. */
+  bufferOf(handle: number): number | undefined {
+    if (this.x.readSpan(handle) <= 0) return undefined;
+    const buffer = Math.floor((this.x.spanPtr() - this.ringsStart) / RX);
+    expect(buffer >= 0 && buffer < this.sockets).toBe(true);
+    return buffer;
+  }
+}
+
+describe.each(BUILDS)('ring pool (%s build)', (_build, debug) => {
+  it('lends a buffer to a ring only while it holds bytes: rings in use go back to 0 once every ring is empty', () => {
+    const p = new PoolCore(debug, 4);
+    const [a, b, c, d] = p.handles as [number, number, number, number];
+    expect(p.x.statRingsInUse()).toBe(0);
+    p.push(a, 'aa');
+    p.push(b, 'bbb');
+    p.push(c, 'cccc');
+    p.push(d, 'ddddd');
+    expect(p.x.statRingsInUse()).toBe(4);
+    expect(new Set(p.handles.map((h) => p.bufferOf(h))).size).toBe(4);
+    // Each way a ring can drain: read, readSpan + consume, readFrame, skipFrame.
+    expect(p.read(a)).toBe('aa');
+    expect(p.x.statRingsInUse()).toBe(3);
+    expect(p.x.readSpan(b)).toBe(3);
+    expect(p.x.consume(b, 2)).toBe(2);
+    expect(p.x.statRingsInUse()).toBe(3); // one byte still buffered
+    expect(p.x.consume(b, 1)).toBe(1);
+    expect(p.x.statRingsInUse()).toBe(2);
+    expect(p.x.setFraming(c, MODE.fixed, 4, 0, 4)).toBe(K.OK);
+    expect(p.frame(c)).toBe('cccc');
+    expect(p.x.setFraming(d, MODE.fixed, 5, 0, 5)).toBe(K.OK);
+    expect(p.x.skipFrame(d)).toBe(5);
+    expect(p.x.statRingsInUse()).toBe(0);
+    expect(p.handles.map((h) => p.bufferOf(h))).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('gives a closed ring its buffer back once read empty, and drops unread bytes on release', () => {
+    const p = new PoolCore(debug, 2);
+    const [a, b] = p.handles as [number, number];
+    p.push(a, 'kept');
+    p.push(b, 'dropped');
+    expect(p.x.close(a)).toBe(K.OK);
+    expect(p.x.close(b)).toBe(K.OK);
+    expect(p.x.statRingsInUse()).toBe(2); // closed clients keep their unread bytes
+    expect(p.read(a)).toBe('kept');
+    expect(p.x.statRingsInUse()).toBe(1);
+    expect(p.read(a)).toBe(K.END_OF_STREAM);
+    drainRaw(p.x);
+    expect(p.x.release(b)).toBe(K.OK);
+    expect(p.x.statRingsInUse()).toBe(0);
+    // The released buffer starts clean for its next client.
+    const fresh = p.x.open(2);
+    p.push(fresh, 'new');
+    expect(p.read(fresh)).toBe('new');
+  });
+
+  it('lends the buffer the last client emptied to the next one, from the same offset (two clients alternating)', () => {
+    for (const origin of [0, 2 ** 32 - 3]) {
+      const p = new PoolCore(debug, 8, origin);
+      const [a, b] = p.handles as [number, number];
+      p.push(a, 'first');
+      p.x.readSpan(a);
+      const at = p.x.spanPtr();
+      for (let round = 0; round < 20; round++) {
+        const [who, other] = round % 2 === 0 ? [a, b] : [b, a];
+        if (round > 0) p.push(who, `round ${round}`);
+        expect(p.x.readSpan(who)).toBeGreaterThan(0);
+        expect(p.x.spanPtr()).toBe(at);
+        expect(p.bufferOf(other)).toBeUndefined();
+        expect(p.read(who)).toBe(round === 0 ? 'first' : `round ${round}`);
+        expect(p.x.statRingsInUse()).toBe(0);
+      }
+    }
+  });
+
+  it('keeps the buffer a ring window is out on (the read lands later), and gives it back when that window ends', () => {
+    // minWindow 4 and 4 bytes buffered: a ring window at the tail.
+    const ended: Array<[string, (p: PoolCore, h: number) => void]> = [
+      ['commit 0', (p, h) => expect(p.x.commit(h, 0, 1)).toBe(0)],
+      ['a staging window replacing it', (p, h) => expect(p.x.receiveWindow(h, 4096) % 2 ** 31).toBe(p.staging)],
+      ['eof', (p, h) => expect(p.x.eof(h)).toBe(K.OK)],
+      ['close', (p, h) => expect(p.x.close(h)).toBe(K.OK)],
+    ];
+    for (const [name, end] of ended) {
+      const p = new PoolCore(debug, 3);
+      const [h] = p.handles as [number];
+      p.push(h, 'wxyz');
+      const window = p.x.receiveWindow(h, 4);
+      const address = window % 2 ** 31;
+      expect(address, name).not.toBe(p.staging);
+      expect(p.read(h)).toBe('wxyz');
+      expect(p.x.statRingsInUse(), name).toBe(1); // pinned: the kernel may still write there
+      end(p, h);
+      expect(p.x.statRingsInUse(), name).toBe(0);
+    }
+  });
+
+  it('lands a read in a window kept across the app draining the ring, with no other slot lent that buffer', () => {
+    const p = new PoolCore(debug, 3);
+    const [a, b] = p.handles as [number, number];
+    p.push(a, 'head');
+    const window = p.x.receiveWindow(a, 4);
+    const address = window % 2 ** 31;
+    const length = Math.floor(window / 2 ** 31);
+    expect(p.read(a)).toBe('head');
+    p.push(b, 'other client'); // must not get a's pinned buffer
+    expect(p.bufferOf(b)).not.toBe(Math.floor((address - p.ringsStart) / RX));
+    new Uint8Array(p.x.memory.buffer, address, Math.min(length, 5)).set(Buffer.from('later'));
+    expect(p.x.commit(a, 5, 2)).toBe(5);
+    expect(p.read(a)).toBe('later');
+    expect(p.read(b)).toBe('other client');
+    expect(p.x.statRingsInUse()).toBe(0);
+  });
+
+  it('returns the buffer of an abandoned writeSpan (opened on an empty ring) on every way a window can end', () => {
+    const ends: Array<[string, (p: PoolCore, h: number) => unknown]> = [
+      ['commit 0', (p, h) => p.x.commit(h, 0, 1)],
+      ['receiveWindow (staging)', (p, h) => p.x.receiveWindow(h, 4096)],
+      ['eof', (p, h) => p.x.eof(h)],
+      ['close', (p, h) => p.x.close(h)],
+      ['close + release', (p, h) => {
+        p.x.close(h);
+        drainRaw(p.x);
+        return p.x.release(h);
+      }],
+    ];
+    for (const [name, end] of ends) {
+      const p = new PoolCore(debug, 2);
+      const [h] = p.handles as [number];
+      expect(p.x.writeSpan(h)).toBe(RX);
+      expect(p.x.statRingsInUse(), name).toBe(1);
+      expect(p.read(h)).toBe(0); // reading an empty ring ends nothing
+      expect(p.x.statRingsInUse(), name).toBe(1);
+      end(p, h);
+      expect(p.x.statRingsInUse(), name).toBe(0);
+    }
+    // Release after close with the window still out (close alone already gave it back here: the
+    // ring was empty); a window on a ring with bytes is dropped by release with its bytes.
+    const p = new PoolCore(debug, 2);
+    const [h] = p.handles as [number];
+    p.push(h, 'abcd');
+    p.x.receiveWindow(h, 0);
+    p.x.close(h);
+    expect(p.x.statRingsInUse()).toBe(1);
+    drainRaw(p.x);
+    expect(p.x.release(h)).toBe(K.OK);
+    expect(p.x.statRingsInUse()).toBe(0);
+  });
+
+  it('refuses to commit bytes when no window is out on a buffer (there was nowhere to write them)', () => {
+    const p = new PoolCore(debug, 2);
+    const [h] = p.handles as [number];
+    expect(p.x.commit(h, 1, 1)).toBe(K.ERR_RANGE);
+    expect(p.x.commit(h, 0, 1)).toBe(0);
+    expect(p.x.statRingsInUse()).toBe(0);
+    expect(p.read(h)).toBe(0);
+  });
+
+  it('cuts frames in every mode across rings emptied and lent again, two clients interleaved', () => {
+    const hdr = (n: number): Buffer => Buffer.of(n);
+    const modes: Array<[string, (p: PoolCore, h: number) => void, (payload: string) => Buffer]> = [
+      ['LINE', (p, h) => p.x.setFraming(h, MODE.line, 0, 0, RX), (t) => Buffer.from(`${t}\r\n`, 'latin1')],
+      ['DELIMITER', (p, h) => {
+        new Uint8Array(p.x.memory.buffer, p.staging, 3).set(Buffer.from('<|>'));
+        p.x.setFraming(h, MODE.delimiter, p.staging, 3, RX);
+      }, (t) => Buffer.from(`${t}<|>`, 'latin1')],
+      ['LENGTH', (p, h) => p.x.setFraming(h, MODE.length, 1, 0, RX), (t) => Buffer.concat([hdr(t.length), Buffer.from(t, 'latin1')])],
+      ['FIXED', (p, h) => p.x.setFraming(h, MODE.fixed, 6, 0, 6), (t) => Buffer.from(t.padEnd(6, '.').slice(0, 6), 'latin1')],
+    ];
+    for (const [name, setMode, encode] of modes) {
+      for (const origin of [0, 2 ** 32 - 5, 61]) {
+        const p = new PoolCore(debug, 4, origin);
+        const [a, b] = p.handles as [number, number];
+        setMode(p, a);
+        setMode(p, b);
+        const got: Record<number, Array<string | number>> = { [a]: [], [b]: [] };
+        const sent: Record<number, string[]> = { [a]: [], [b]: [] };
+        for (let i = 0; i < 12; i++) {
+          const who = i % 3 === 0 ? b : a;
+          const text = name === 'FIXED' ? `f${i}`.padEnd(6, '.') : `m${i}-${'z'.repeat(i % 5)}`;
+          sent[who]!.push(text);
+          const bytes = encode(text);
+          // Split each frame in two pushes, so a scan or header is left half-done across them.
+          const cut = 1 + (i % (bytes.length - 1));
+          expect(p.push(who, bytes.subarray(0, cut))).toBe(cut);
+          expect(p.frame(who), `${name} ${origin} ${i}`).toBe(K.FRAME_PENDING);
+          expect(p.push(who, bytes.subarray(cut))).toBe(bytes.length - cut);
+          got[who]!.push(p.frame(who));
+          expect(p.frame(who)).toBe(K.FRAME_PENDING);
+          expect(p.x.statRingsInUse(), `${name}: every ring emptied`).toBe(0);
+        }
+        expect(got[a]).toEqual(sent[a]);
+        expect(got[b]).toEqual(sent[b]);
+      }
+    }
+  });
+
+  it('never lends one buffer to two slots: random operations on several clients keep every byte', () => {
+    const SOCKETS = 3;
+    // Weighted towards what can go wrong: windows left out while rings drain and others refill.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), who: fc.nat(SOCKETS - 1), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+      fc.record({ kind: fc.constant('read' as const), who: fc.nat(SOCKETS - 1), max: fc.integer({ min: 1, max: 70 }) }),
+      fc.record({ kind: fc.constant('consume' as const), who: fc.nat(SOCKETS - 1), max: fc.integer({ min: 1, max: 70 }) }),
+      fc.record({ kind: fc.constant('window' as const), who: fc.nat(SOCKETS - 1), min: fc.constantFrom(-1, 0, 4, 16, 4096),
+        bytes: fc.uint8Array({ maxLength: 40 }) }),
+      { arbitrary: fc.record({ kind: fc.constant('windowLater' as const), who: fc.nat(SOCKETS - 1), min: fc.constantFrom(0, 4) }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant('land' as const), who: fc.nat(SOCKETS - 1), bytes: fc.uint8Array({ maxLength: 40 }) }), weight: 3 },
+      fc.record({ kind: fc.constant('writeSpan' as const), who: fc.nat(SOCKETS - 1), bytes: fc.uint8Array({ maxLength: 40 }) }),
+      fc.record({ kind: fc.constant('reopen' as const), who: fc.nat(SOCKETS - 1), eofFirst: fc.boolean() }),
+    );
+    fc.assert(fc.property(fc.integer({ min: 2 ** 32 - 100, max: 2 ** 32 + 100 }), fc.array(op, { maxLength: 150 }), (origin, ops) => {
+      const p = new PoolCore(debug, SOCKETS, origin);
+      const handles = [...p.handles];
+      const expected: number[][] = handles.map(() => []);
+      /** A ring window handed out and not yet written: where the "kernel" will write. */
+      const pending: Array<{ address: number; length: number } | undefined> = handles.map(() => undefined);
+      /** A window is out on the slot's buffer (the core keeps it lent until the window ends). */
+      const pinned: boolean[] = handles.map(() => false);
+      const mem = (): Uint8Array => new Uint8Array(p.x.memory.buffer);
+      const take = (i: number, bytes: Uint8Array): void => {
+        expected[i]!.push(...bytes);
+      };
+      const drop = (i: number, n: number): number[] => expected[i]!.splice(0, n);
+      /** Writes into a window as the kernel would and hands the bytes over as the binding does. */
+      const landIn = (i: number, address: number, length: number, bytes: Uint8Array): void => {
+        const n = Math.min(length, bytes.length);
+        mem().set(bytes.subarray(0, n), address);
+        const h = handles[i]!;
+        const taken = address === p.staging ? p.x.push(h, p.staging, n, 1) : p.x.commit(h, n, 1);
+        expect(taken).toBe(n);
+        take(i, bytes.subarray(0, n));
+      };
+      for (const o of ops) {
+        const i = o.who;
+        const h = handles[i]!;
+        switch (o.kind) {
+          case 'push': {
+            const n = p.push(h, o.bytes);
+            expect(n).toBeGreaterThanOrEqual(0);
+            take(i, o.bytes.subarray(0, n));
+            pending[i] = undefined; // a push moves the tail: writing an older window is the binding's bug, not tested here
+            break;
+          }
+          case 'read': {
+            const got = p.x.read(h, p.staging, o.max);
+            const bytes = got > 0 ? [...mem().subarray(p.staging, p.staging + got)] : [];
+            expect(bytes).toEqual(drop(i, bytes.length));
+            if (got <= 0) expect(expected[i]).toEqual([]);
+            break;
+          }
+          case 'consume': {
+            const ready = p.x.readSpan(h);
+            if (ready <= 0) {
+              expect(expected[i]).toEqual([]);
+              break;
+            }
+            const n = Math.min(ready, o.max);
+            const at = p.x.spanPtr();
+            expect([...mem().subarray(at, at + n)]).toEqual(drop(i, n));
+            expect(p.x.consume(h, n)).toBe(n);
+            break;
+          }
+          case 'window': {
+            const w = p.x.receiveWindow(h, o.min);
+            pending[i] = undefined;
+            pinned[i] = false; // replaced, and a ring window is committed right away
+            if (w <= 0) break;
+            const length = Math.floor(w / 2 ** 31);
+            landIn(i, w - length * 2 ** 31, length, o.bytes);
+            break;
+          }
+          case 'windowLater': {
+            const w = p.x.receiveWindow(h, o.min);
+            const length = w > 0 ? Math.floor(w / 2 ** 31) : 0;
+            const address = w - length * 2 ** 31;
+            // Staging windows are filled and pushed at once by the binding; keep only ring windows.
+            pending[i] = w > 0 && address !== p.staging ? { address, length } : undefined;
+            pinned[i] = pending[i] !== undefined;
+            break;
+          }
+          case 'land': {
+            const w = pending[i];
+            if (w === undefined) break;
+            pending[i] = undefined;
+            pinned[i] = false;
+            landIn(i, w.address, w.length, o.bytes);
+            break;
+          }
+          case 'writeSpan': {
+            const room = p.x.writeSpan(h);
+            pending[i] = undefined;
+            pinned[i] = false; // committed right below
+            if (room < 0) break;
+            const n = Math.min(room, o.bytes.length);
+            mem().set(o.bytes.subarray(0, n), p.x.spanPtr());
+            expect(p.x.commit(h, n, 1)).toBe(n);
+            take(i, o.bytes.subarray(0, n));
+            break;
+          }
+          case 'reopen': {
+            if (o.eofFirst) expect(p.x.eof(h)).toBe(K.OK);
+            expect(p.x.close(h)).toBe(K.OK);
+            drainRaw(p.x);
+            expect(p.x.release(h)).toBe(K.OK);
+            handles[i] = p.x.open(3);
+            expect(handles[i]).toBeGreaterThan(0);
+            expected[i] = [];
+            pending[i] = undefined;
+            pinned[i] = false;
+            break;
+          }
+        }
+        drainRaw(p.x);
+        // Every ring with bytes has a buffer of its own, and pinned windows lie outside all of them.
+        const buffers = handles.map((hh) => p.bufferOf(hh));
+        const lent = buffers.filter((b) => b !== undefined);
+        expect(new Set(lent).size).toBe(lent.length);
+        for (const [j, w] of pending.entries()) {
+          if (w === undefined) continue;
+          const buffer = Math.floor((w.address - p.ringsStart) / RX);
+          for (const [k, b] of buffers.entries()) if (k !== j) expect(b).not.toBe(buffer);
+        }
+        expect(p.x.statRingsInUse()).toBeGreaterThanOrEqual(lent.length);
+        expect(p.x.statRingsInUse()).toBeLessThanOrEqual(lent.length + pinned.filter(Boolean).length);
+        for (const [j, hh] of handles.entries()) {
+          expect(p.x.inspect(hh)).toBe(K.OK);
+          expect(p.x.infoRxUsed()).toBe(expected[j]!.length);
+        }
+      }
+      // Drain everything: every byte as expected, every buffer back.
+      for (const [j, hh] of handles.entries()) {
+        const n = expected[j]!.length > 0 ? p.x.read(hh, p.staging, 1024) : 0;
+        expect([...mem().subarray(p.staging, p.staging + Math.max(n, 0))]).toEqual(expected[j]);
+        expect(p.x.commit(hh, 0, 1)).toBe(0); // ends any window still out
+      }
+      expect(p.x.statRingsInUse()).toBe(0);
+    }), { numRuns: 300 * fuzzMultiplier() });
   });
 });
 
@@ -1152,6 +1545,36 @@ describe('debug build', () => {
   it('throws an Error naming the broken invariant and where it is checked', () => {
     const c = corruptedCore(true);
     expect(() => c.x.read(c.h, c.staging, 3)).toThrow(/^core assertion failed: paused count negative at assembly\/events\.ts:\d+:\d+$/);
+  });
+
+  describe('ring pool invariants', () => {
+    /** Slot 0's `ring` field (offset 96 of its 128-byte record; the table ends where the rings begin). */
+    const ringField = (p: PoolCore): Int32Array => new Int32Array(p.x.memory.buffer, p.ringsStart - p.sockets * 128 + 96, 1);
+
+    it('a slot with bytes and no buffer', () => {
+      const p = new PoolCore(true, 2);
+      const [h] = p.handles as [number];
+      p.push(h, 'abc');
+      ringField(p)[0] = -1;
+      expect(() => p.x.receiveWindow(h, 0)).toThrow(/^core assertion failed: bytes buffered without a ring at assembly\/pool\.ts:\d+:\d+$/);
+    });
+
+    it('a buffer given back twice', () => {
+      const p = new PoolCore(true, 2);
+      const [h] = p.handles as [number];
+      p.push(h, 'abc');
+      ringField(p)[0] = -1;
+      expect(() => p.x.read(h, p.staging, 3)).toThrow(/^core assertion failed: ring given back twice at assembly\/pool\.ts:\d+:\d+$/);
+    });
+
+    it('an empty slot holding a buffer with no window out on it', () => {
+      const p = new PoolCore(true, 2);
+      const [h] = p.handles as [number];
+      ringField(p)[0] = 1; // a free buffer, claimed behind the pool's back
+      expect(() => p.x.writeSpan(h)).not.toThrow(); // a window makes holding it legal…
+      // …and ending it gives back a buffer the pool never lent.
+      expect(() => p.x.commit(h, 0, 1)).toThrow(/^core assertion failed: rings in use negative at assembly\/pool\.ts:\d+:\d+$/);
+    });
   });
 
   it('has no counterpart in the release build, where the counter wraps', () => {
