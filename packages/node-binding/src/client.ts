@@ -11,6 +11,7 @@ import { PendingQueue } from './pending.js';
 import type { ProxyInfo } from './proxy-stage.js';
 import { SPILL, adoptHandle, attachStream, onreadUnavailable, type ReadPathKind, type ReadSink } from './read-path.js';
 import { SendQueue } from './send-queue.js';
+import type { TlsInfo } from './tls-stage.js';
 import { WAIT_FOREVER, checkInteger, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** The server's settings a client reads (a part of the resolved createServer options). */
@@ -129,8 +130,11 @@ export class Client implements ReadSink {
   readonly remoteFamily: string;
   readonly localAddress: string;
   readonly localPort: number;
-  /** TLS details for a TLS connection; undefined on a plain one. */
-  readonly tls: unknown;
+  /**
+   * What the TLS handshake settled (protocol, cipher, alpnProtocol, servername, authorized,
+   * authorizationError, peerCertificate); undefined on a plain connection.
+   */
+  readonly tls: TlsInfo | undefined;
   /**
    * With `proxyProtocol`: the balancer that relayed this client (its address, port, family),
    * the header's version, the address the client connected to, and v2 TLVs (ALPN, authority,
@@ -188,7 +192,7 @@ export class Client implements ReadSink {
     this.remoteFamily = arrival.remote.family;
     this.localAddress = raw.localAddress ?? '';
     this.localPort = raw.localPort ?? 0;
-    this.tls = arrival.tls;
+    this.tls = arrival.tls as TlsInfo | undefined;
     this.proxy = arrival.proxy as ProxyInfo | undefined;
     const { options } = host;
     this.#framing = options.framing;

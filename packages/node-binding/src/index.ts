@@ -6,6 +6,8 @@ export { Client } from './client.js';
 export type { ClientStats, CloseReason } from './client.js';
 export type { ServerOptions } from './options.js';
 export type { Framing } from './framing.js';
+export type { TlsOptions, TlsMaterial, SniCallback, SecureContextFields } from './tls-options.js';
+export type { TlsInfo, TlsPeerCertificate } from './tls-stage.js';
 export type { ProxyInfo } from './proxy-stage.js';
 export { METRIC_NAMES } from './metrics.js';
 export type { ProxyEndpoint, ProxySsl, ProxyTlvs } from './proxy-protocol.js';

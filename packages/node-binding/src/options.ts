@@ -3,6 +3,7 @@ import { DEFAULTS, LIMITS, MAX_TIMEOUT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import { type Framing, type ResolvedFraming, resolveFraming } from './framing.js';
 import type { ErrorHandler, NotifyCallback } from './notify.js';
+import { type ResolvedTlsOptions, type TlsOptions, resolveTlsOptions } from './tls-options.js';
 import { trustedProxyList } from './trusted-proxies.js';
 import { checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo } from './validate.js';
 
@@ -93,9 +94,11 @@ export interface ServerOptions {
   framing?: Framing;
   /**
    * Serve TLS (node:tls): `{ key, cert, ca?, passphrase?, pfx?, requestCert?, rejectUnauthorized?,
-   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }`.
+   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }` (see TlsOptions).
+   * A connection becomes a client once its handshake succeeded; failed handshakes are closed and
+   * counted in `stats().tlsErrors`. Default: plain TCP.
    */
-  tls?: Record<string, unknown>;
+  tls?: TlsOptions;
   /** Share the port with other processes (SO_REUSEPORT; Node ≥ 22.12 / 23.1). Default false. */
   reusePort?: boolean;
   /**
@@ -142,7 +145,7 @@ export interface ResolvedOptions {
   maxSendQueue: number;
   sendQueueFull: 'reject' | 'close';
   framing: ResolvedFraming;
-  tls: Record<string, unknown> | undefined;
+  tls: ResolvedTlsOptions | undefined;
   reusePort: boolean;
   proxyProtocol: 'v1' | 'v2' | 'any' | false;
   proxyProtocolTimeout: number;
@@ -250,13 +253,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     sendQueueFull = o.sendQueueFull;
   }
   const framing = resolveFraming('options.framing', given('framing') ? o.framing : DEFAULTS.framing, rxBufferSize);
-  let tls: Record<string, unknown> | undefined;
-  if (given('tls')) {
-    if (typeof o.tls !== 'object' || o.tls === null || Array.isArray(o.tls)) {
-      throw new InvalidArgumentError('options.tls', 'an object of TLS options such as { key, cert }', o.tls);
-    }
-    tls = o.tls as Record<string, unknown>;
-  }
+  const tls = given('tls') ? resolveTlsOptions('options.tls', o.tls) : undefined;
   const reusePort = given('reusePort') ? checkBoolean('options.reusePort', o.reusePort) : DEFAULTS.reusePort;
   if (reusePort && path !== undefined) {
     throw new InvalidArgumentError('options.reusePort', 'used with a TCP host/port (not options.path)', o.reusePort);

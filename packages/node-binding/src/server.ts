@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
 import type { Registry } from 'prom-client';
@@ -19,6 +20,9 @@ import { type ResolvedOptions, type ServerOptions, resolveOptions } from './opti
 import { PendingQueue } from './pending.js';
 import { createProxyStage } from './proxy-stage.js';
 import type { ReadPathKind } from './read-path.js';
+import { type SecureContextFields, buildSecureContext, resolveSecureContextFields } from './tls-options.js';
+import { TlsStage } from './tls-stage.js';
+import { claimUnixPath, releaseUnixPath, socketInode } from './unix-path.js';
 import { trustedProxyList } from './trusted-proxies.js';
 import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
@@ -161,6 +165,10 @@ export class TcpServer implements AsyncIterable<Client> {
   #address: ServerAddress | string | undefined;
   #releaseClock: (() => void) | undefined;
   #readPathLogged = false;
+  /** The TLS handshake stage (options.tls), whose secure context setSecureContext replaces. */
+  #tls: TlsStage | undefined;
+  /** The socket file this server created (options.path), removed again on destroy. */
+  #unixInode: number | undefined;
   #metrics: ServerMetrics | undefined;
   readonly #drainTask = (): void => this.#drain();
 
@@ -210,10 +218,26 @@ export class TcpServer implements AsyncIterable<Client> {
       }));
     }
     this.#net.on('connection', (socket) => this.#onConnection(socket));
+    // Every connection in a stage listens for the server's destroy: as many as maxClients at once.
+    setMaxListeners(0, this.#stageAbort.signal);
+    // TLS is the last stage: a PROXY header, when expected, comes before the ClientHello.
+    if (options.tls) {
+      this.#tls = new TlsStage(options.tls, buildSecureContext('options.tls', options.tls.context));
+      this.#stages.push(this.#tls.stage);
+    }
   }
 
   /** @internal Starts listening; createServer calls it once. */
   listen(): Promise<void> {
+    const { path } = this.#options;
+    if (path === undefined) return this.#listenNow();
+    return claimUnixPath(path, (message) => this.#log(message)).then(() => this.#listenNow(), (error: unknown) => {
+      this.#destroyed = true;
+      throw error;
+    });
+  }
+
+  #listenNow(): Promise<void> {
     const { host, port, backlog, path, reusePort } = this.#options;
     const where = path ?? formatHostPort(host, port);
     return new Promise((resolve, reject) => {
@@ -226,8 +250,12 @@ export class TcpServer implements AsyncIterable<Client> {
         this.#net.off('error', onError);
         this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
-        if (typeof a === 'string') this.#address = a;
-        else if (a) this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        if (typeof a === 'string') {
+          this.#address = a;
+          this.#unixInode = socketInode(a);
+        } else if (a) {
+          this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        }
         this.#releaseClock = holdClock();
         this.#startSweep();
         this.#log(`listening on ${path ?? formatHostPort(a && typeof a === 'object' ? a.address : host, a && typeof a === 'object' ? a.port : port)}`);
@@ -277,6 +305,19 @@ export class TcpServer implements AsyncIterable<Client> {
     const notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
     if (this.#destroyed) throw new ServerDestroyedError(this.name);
     this.#notify = notify;
+  }
+
+  /**
+   * Replaces the TLS certificate (and key, CA, ciphers, minVersion: the secure context's fields
+   * of options.tls) for connections accepted from now on, without a restart; connections
+   * already up keep theirs. Throws InvalidArgumentError naming a field OpenSSL cannot read,
+   * and then nothing changes.
+   */
+  setSecureContext(tlsOptions: SecureContextFields): void {
+    if (!this.#tls) throw new InvalidArgumentError('setSecureContext()', 'called on a server created with options.tls', 'a plain server');
+    const fields = resolveSecureContextFields('tlsOptions', tlsOptions);
+    if (this.#destroyed) throw new ServerDestroyedError(this.name);
+    this.#tls.setSecureContext(buildSecureContext('tlsOptions', fields));
   }
 
   /** Changes the admission limit (1…maxSockets). Connected clients stay; new ones wait for room. */
@@ -401,6 +442,7 @@ export class TcpServer implements AsyncIterable<Client> {
     const clientsClosed = [...this.clients()].map((client) => client.destroyForServer());
     this.#destroyPromise = Promise.all([listenerClosed, ...clientsClosed]).then(() => {
       for (const client of this.#clients) if (client) this.#forget(client);
+      if (this.#options.path !== undefined) releaseUnixPath(this.#options.path, this.#unixInode);
       this.#releaseClock?.();
       this.#log('destroyed');
     });
@@ -486,7 +528,9 @@ export class TcpServer implements AsyncIterable<Client> {
       this.#refuse(socket, remote, 'per-address limit');
       return false;
     }
-    if (this.#arriving.size > 0) {
+    // With stages, room is checked here, before a handshake is spent on a connection that could
+    // not become a client anyway; without, the core's open() is the check.
+    if (this.#stages.length > 0) {
       const { live, maxClients } = this.#core.stats();
       if (live + this.#arriving.size >= maxClients) {
         this.#rejectedHere++;

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer as netCreateServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+export { makeTestCerts, type KeyPair, type TestCerts } from './certs.js';
+
 /** The Python peer (a client we did not write): python/py_client.py of this package. */
 export const PY_CLIENT = fileURLToPath(new URL('../python/py_client.py', import.meta.url));
 
