@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientClosedError, ServerDestroyedError, TcpEvent, type Client, type ServerOptions, type TcpServer } from '../src/index.js';
-import { delay, destroyAll, startServer, waitFor } from './support/helpers.js';
+import { connectTo, delay, destroyAll, startServer, waitFor } from './support/helpers.js';
 
 const HAPROXY = findHaproxy();
 if (!HAPROXY) {
@@ -92,16 +92,7 @@ async function waitForStatus(backend: string, server: string, wanted: string): P
 
 /** A client of the frontend, from `localAddress`. */
 function dialFrontend(port: number, localAddress: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, localAddress });
-    sockets.add(socket);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.on('error', () => {});
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
+  return connectTo({ host: '127.0.0.1', port, localAddress });
 }
 
 /** Sends `line` and resolves with what comes back up to the first newline (null if the connection ended first). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TcpEvent, createServer, type Client, type ServerOptions, type TcpServer } from '../src/index.js';
 import { TLV } from '../src/proxy-protocol.js';
-import { addr, destroyAll, ipv6Available, randomBytes, readAll, sha256, startServer, waitFor } from './support/helpers.js';
+import { addr, connectTo, destroyAll, ipv6Available, randomBytes, readAll, sha256, startServer, waitFor } from './support/helpers.js';
 import { inetAddresses, sslValue, tlv, unixAddresses, v1, v2 } from './proxy-header-bytes.js';
 
 const peers = new Set<Socket>();
@@ -24,16 +24,7 @@ afterEach(async () => {
 /** A peer connected from `localAddress` (127.0.0.x) that plays the balancer. */
 function balancer(server: TcpServer, localAddress = '127.0.0.1'): Promise<Socket> {
   const { address, port } = addr(server);
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, localAddress });
-    peers.add(socket);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.on('error', () => {});
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
+  return connectTo({ host: address, port, localAddress });
 }
 
 /** A server with a PROXY stage that records every event it dispatches. */

@@ -42,11 +42,16 @@ export function destroyLater(socket: Socket): Socket {
   return socket;
 }
 
-/** A connected node:net client; destroyed by destroyAll. */
+/** A connected node:net client of the server; destroyed by destroyAll. */
 export function dial(server: TcpServer, host?: string): Promise<Socket> {
   const { address, port } = addr(server);
+  return connectTo({ host: host ?? address, port });
+}
+
+/** A connected node:net client of any TCP endpoint (from `localAddress` if given); destroyed by destroyAll. */
+export function connectTo(options: { host: string; port: number; localAddress?: string }): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: host ?? address, port });
+    const socket = connect(options);
     sockets.add(socket);
     socket.once('connect', () => {
       socket.off('error', reject);
