@@ -30,7 +30,7 @@ export async function startEchoServer(options: ServerOptions, log: Logger, worke
 }
 
 /** `127.0.0.1:53122`, `[::1]:53122`, or `unix` for a Unix socket peer (it has no address). */
-function remoteOf(client: Client): string {
+export function remoteOf(client: Client): string {
   return client.remoteFamily === 'unix' ? 'unix' : formatHostPort(client.remoteAddress, client.remotePort);
 }
 

@@ -33,7 +33,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   host: '--host', port: '--port', maxClients: '--max-clients', maxSockets: '--max-sockets',
   maxClientsPerAddress: '--max-clients-per-address', rejectMessage: '--reject-message', rxBufferSize: '--rx-buffer',
   idleTimeout: '--idle-timeout', maxLifetime: '--max-lifetime', backlog: '--backlog', path: '--unix',
-  framing: '--framing', 'framing.size': '--framing', 'framing.delimiter': '--framing', 'framing.maxFrameSize': '--max-frame',
+  framing: '--framing', 'framing.size': '--framing fixed:N', 'framing.delimiter': '--framing', 'framing.maxFrameSize': '--max-frame',
   tls: '--tls-cert', 'tls.cert': '--tls-cert', 'tls.key': '--tls-key', 'tls.ca': '--tls-ca',
   proxyProtocol: '--proxy-protocol', trustedProxies: '--trusted-proxy',
 };
