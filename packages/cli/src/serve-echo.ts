@@ -21,12 +21,28 @@ export async function startEchoServer(options: ServerOptions, log: Logger, worke
     throw asUsageError(error);
   }
   attachEcho(server, {
-    onConnect: (client) => log.info(`client connect:${label(client)} ${remoteOf(client)}`,
-      'client connect', { ...ids(client), address: client.remoteAddress, port: client.remotePort }),
+    onConnect: (client) => {
+      const proxy = relayedBy(client);
+      log.info(`client connect:${label(client)} ${remoteOf(client)}${proxy ? ` via ${formatHostPort(proxy.address, proxy.port)}` : ''}`,
+        'client connect', {
+          ...ids(client), address: client.remoteAddress, port: client.remotePort,
+          ...(proxy ? { proxyAddress: proxy.address, proxyPort: proxy.port } : {}),
+        });
+    },
     onDisconnect: (client) => log.info(`client disconnect:${label(client)}`, 'client disconnect', ids(client)),
     onError,
   });
   return server;
+}
+
+/**
+ * The load balancer that relayed `client` with a PROXY header (--proxy-protocol), when the
+ * header carried the real client's address; `client.remoteAddress` is then the real client's.
+ */
+function relayedBy(client: Client): { address: string; port: number } | undefined {
+  const proxy = client.proxy as { address?: unknown; port?: unknown; relayed?: unknown } | undefined;
+  if (!proxy || proxy.relayed !== true || typeof proxy.address !== 'string' || typeof proxy.port !== 'number') return undefined;
+  return { address: proxy.address, port: proxy.port };
 }
 
 /** `127.0.0.1:53122`, `[::1]:53122`, or `unix` for a Unix socket peer (it has no address). */
