@@ -140,6 +140,7 @@ export async function runPrimary(plan: PrimaryPlan): Promise<number> {
     const startup = (async (): Promise<number | undefined> => {
       const failed = await fork(1);
       if (failed !== undefined) return failed;
+      if (stopping) return undefined; // a signal came while worker 1 started: start no more
       const rest = await Promise.all(Array.from({ length: workers - 1 }, (_, i) => fork(i + 2)));
       return rest.find((code) => code !== undefined);
     })();
