@@ -59,7 +59,7 @@ and exits 0. SIGUSR2 prints the stats line without stopping.
 With --workers N, the first line says how connections reach the workers (reusePort, or
 node:cluster round-robin where this Node lacks it); client ids are WORKER.ID (2.5: client 5
 of worker 2). --max-clients is for the whole service: it is split between the workers
-(e.g. 1024 over 3 workers: 342, 341, 341), so the total never exceeds it, and a worker that
+(e.g. ${DEFAULTS.maxSockets} over 3 workers: ${[1, 2, 3].map((i) => clientShare(DEFAULTS.maxSockets, 3, i)).join(', ')}), so the total never exceeds it, and a worker that
 is full refuses a connection even if another one has room. --max-clients-per-address
 applies in each worker. The stats line is the sum over the workers; a worker that dies is
 restarted (logged on stderr), and the counters it had are lost.

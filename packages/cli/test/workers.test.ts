@@ -4,6 +4,7 @@
  * --max-clients in total.
  */
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, echoThrough, killAll, payload, readToEnd, runCli, sha256, spawnCli, withTimeout, type Child } from './helpers.js';
 
@@ -108,6 +109,25 @@ describe('tcpserver echo --workers', () => {
     const [opened, rejected] = STATS.exec(server.lines.at(-1)!)!.slice(1).map(Number);
     expect(opened).toBe(served.length);
     expect(rejected).toBe(refused.length);
+  });
+
+  it('--log-format json: the first line says the balancing as fields', async () => {
+    const server = spawnCli(['echo', '--port', '0', '--workers', '2', '--log-format', 'json']);
+    await server.waitForLine(/"msg":"listening"/);
+    expect(JSON.parse(server.lines[0]!)).toMatchObject({ msg: 'workers', workers: 2, balancing: expect.stringMatching(/^(reusePort|round-robin)$/) });
+    server.signal('SIGTERM');
+    expect(await server.waitForExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(server.lines.at(-1)!)).toEqual(expect.objectContaining({ msg: 'stats', opened: 0, rejected: 0, closed: 0 }));
+  });
+
+  it('--workers auto starts one worker per CPU (os.availableParallelism)', async () => {
+    const cpus = availableParallelism();
+    const server = spawnCli(['echo', '--port', '0', '--workers', 'auto']);
+    await server.listeningPort();
+    expect(server.lines[0]).toMatch(new RegExp(`^workers ${cpus}: `));
+    expect([...workerPids(server).keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: cpus }, (_, i) => i + 1));
+    server.signal('SIGTERM');
+    expect(await server.waitForExit(20_000)).toEqual({ code: 0, signal: null });
   });
 
   it.each([
