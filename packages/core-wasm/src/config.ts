@@ -123,7 +123,7 @@ function checkConfigIntegers(config: ResolvedCoreConfig): void {
 /**
  * Bytes of memory `config` needs — the documented formula (it depends on maxSockets,
  * rxBufferSize and stagingSize only; maxClients and the watermarks are checked by createCore):
- *   base + header + maxSockets × (64 + rxBufferSize) + 8 × nextPow2(4 × maxSockets) + stagingSize
+ *   base + header + maxSockets × (128 + rxBufferSize) + 8 × nextPow2(4 × maxSockets) + stagingSize
  * (base = the module's static data, sections 64-byte aligned), rounded up to 64 KiB pages
  * when the memory is created. Throws CoreConfigError for a config the core refuses.
  */

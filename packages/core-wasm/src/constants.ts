@@ -42,7 +42,7 @@ export const ERR_OUT_OF_MEMORY = -16;
 export const EV_NONE = 0;
 /** A client was opened (queued by `open`). */
 export const EV_CONNECT = 1;
-/** Bytes (or end of stream) became readable; at most one pending per client. */
+/** Bytes (or end of stream) became readable — framed: a whole frame, a frame error or end of stream; at most one pending per client. */
 export const EV_RECV = 2;
 /** A client was closed; exactly one per CONNECT. */
 export const EV_DISCONNECT = 3;
@@ -63,7 +63,7 @@ export const FLAG_IN_ACCEPT_QUEUE = 1;
 export const FLAG_RECV_PENDING = 2;
 /** A PAUSE/RESUME event is queued and not drained yet. */
 export const FLAG_FLOW_PENDING = 4;
-/** The ring is at or above the high watermark and has not drained to the low one. */
+/** Paused: RAW — the ring reached the high watermark and has not drained to the low one; framed — the ring is full. */
 export const FLAG_PAUSED = 8;
 /** The peer ended its side (`eof`). */
 export const FLAG_EOF = 16;
@@ -90,5 +90,8 @@ export const FRAME_PENDING = -17;
 export const ERR_FRAME_TOO_LARGE = -18;
 /** The stream ended inside a length/fixed frame. */
 export const ERR_FRAME_TRUNCATED = -19;
-/** setFraming: maxFrameSize (or the fixed size) outside 1..rxBufferSize. */
+/**
+ * setFraming: mode not 0..4, headerBytes not 1/2/4, delimiter length not 1..16, maxFrameSize
+ * (or the fixed size) outside 1..rxBufferSize. Also the frame calls on a client in RAW mode.
+ */
 export const ERR_CONFIG_FRAME = -20;

@@ -23,14 +23,11 @@ const SMALL_COPY = 128;
  */
 export const MIN_WINDOW = 4096;
 
-const FRAMING_MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
+/** receiveWindow's packing: length · 2^31 + address. */
+const WINDOW_SCALE = 2 ** 31;
 
-/** Framing exports, present once the core implements framing. */
-interface FramingExports {
-  setFraming(handle: number, mode: number, p1: number, p2: number, maxFrameSize: number): number;
-  nextFrameLength(handle: number): number;
-  readFrame(handle: number, dst: number, max: number): number;
-}
+/** setFraming's `mode` argument. */
+const FRAMING_MODE = { raw: 0, line: 1, delimiter: 2, length: 3, fixed: 4 } as const;
 
 function bitsFor(n: number): number {
   let bits = 1;
@@ -41,7 +38,6 @@ function bitsFor(n: number): number {
 export class WasmCore implements CoreApi {
   readonly config: ResolvedCoreConfig;
   readonly #x: CoreExports;
-  readonly #framing: FramingExports | undefined;
   readonly #stagingPtr: number;
   readonly #stagingSize: number;
   readonly #slotMask: number;
@@ -56,8 +52,6 @@ export class WasmCore implements CoreApi {
     if (status !== K.OK) throw configError(status, resolved);
     this.config = resolved;
     this.#x = x;
-    const maybe = x as unknown as Partial<FramingExports>;
-    this.#framing = typeof maybe.setFraming === 'function' ? (maybe as FramingExports) : undefined;
     this.#stagingPtr = x.stagingPtr();
     this.#stagingSize = x.stagingSize();
     this.#slotMask = (1 << bitsFor(resolved.maxSockets)) - 1;
@@ -89,15 +83,14 @@ export class WasmCore implements CoreApi {
   }
 
   nextEvent(): number {
-    const kind = this.#x.nextEvent();
-    if (kind <= 0) return kind;
-    return ((this.#x.eventHandle() & this.#slotMask) << 3) | kind;
+    return this.#x.nextEvent();
   }
 
   push(handle: Handle, data: Uint8Array, now: number): number {
     const x = this.#x;
+    // Validates the handle and changes nothing (writeSpan would open a window: pool.ts).
+    if (data.length === 0) return x.push(handle, this.#stagingPtr, 0, now);
     let taken = 0;
-    // At least one call, so an empty push still validates the handle.
     do {
       const room = x.writeSpan(handle);
       if (room < 0) return taken > 0 ? taken : room;
@@ -133,16 +126,11 @@ export class WasmCore implements CoreApi {
   }
 
   receiveWindow(handle: Handle): Uint8Array | number {
-    const x = this.#x;
-    const span = x.writeSpan(handle);
-    if (span <= 0) return span;
-    if (span >= MIN_WINDOW) return this.#view(x.spanPtr(), span);
-    // A short span: at the ring's wrap point (then staging, sized to all the room) or all the room there is.
-    const ptr = x.spanPtr();
-    x.inspect(handle);
-    const free = this.config.rxBufferSize - x.infoRxUsed();
-    if (free === span) return this.#view(ptr, span);
-    return this.#view(this.#stagingPtr, Math.min(free, this.#stagingSize));
+    // One call: the core packs the window as length · 2^31 + address (exact in an f64).
+    const packed = this.#x.receiveWindow(handle, MIN_WINDOW);
+    if (packed <= 0) return packed;
+    const length = Math.floor(packed / WINDOW_SCALE);
+    return this.#view(packed - length * WINDOW_SCALE, length);
   }
 
   received(handle: Handle, window: Uint8Array, n: number, now: number): number {
@@ -165,42 +153,57 @@ export class WasmCore implements CoreApi {
   }
 
   setFraming(handle: Handle, framing: CoreFraming): number {
-    const f = this.#framing;
-    if (!f) return framing.mode === 'raw' ? K.OK : K.ERR_RANGE;
+    const x = this.#x;
     switch (framing.mode) {
       case 'raw':
-        return f.setFraming(handle, FRAMING_MODE.raw, 0, 0, 0);
+        return x.setFraming(handle, FRAMING_MODE.raw, 0, 0, 0);
       case 'line':
-        return f.setFraming(handle, FRAMING_MODE.line, 0, 0, framing.maxFrameSize);
+        return x.setFraming(handle, FRAMING_MODE.line, 0, 0, framing.maxFrameSize);
       case 'delimiter': {
+        // The core copies the delimiter into the slot; staging only carries it there. A length
+        // outside 1..16 is the core's to refuse (ERR_CONFIG_FRAME), so only what fits is staged.
         const d = framing.delimiter;
-        if (d.length < 1 || d.length > 16) return K.ERR_RANGE;
-        this.#bytes().set(d, this.#stagingPtr);
-        return f.setFraming(handle, FRAMING_MODE.delimiter, this.#stagingPtr, d.length, framing.maxFrameSize);
+        this.#bytes().set(d.subarray(0, Math.min(d.length, this.#stagingSize)), this.#stagingPtr);
+        return x.setFraming(handle, FRAMING_MODE.delimiter, this.#stagingPtr, d.length, framing.maxFrameSize);
       }
       case 'length':
-        return f.setFraming(handle, FRAMING_MODE.length, framing.headerBytes, framing.littleEndian ? 1 : 0, framing.maxFrameSize);
+        return x.setFraming(handle, FRAMING_MODE.length, framing.headerBytes, framing.littleEndian ? 1 : 0, framing.maxFrameSize);
       default:
-        return f.setFraming(handle, FRAMING_MODE.fixed, framing.size, 0, framing.size);
+        return x.setFraming(handle, FRAMING_MODE.fixed, framing.size, 0, framing.size);
     }
   }
 
   nextFrameLength(handle: Handle): number {
-    return this.#framing ? this.#framing.nextFrameLength(handle) : K.ERR_RANGE;
+    return this.#x.nextFrameLength(handle);
   }
 
   readFrame(handle: Handle, dst: Uint8Array): number {
-    const f = this.#framing;
-    if (!f) return K.ERR_RANGE;
-    const max = Math.min(dst.length, this.#stagingSize);
-    const n = f.readFrame(handle, this.#stagingPtr, max);
+    const x = this.#x;
+    if (dst.length > this.#stagingSize) return this.#readFrameFromRing(handle, dst);
+    const from = this.#stagingPtr;
+    const n = x.readFrame(handle, from, dst.length);
     if (n > 0) {
       const bytes = this.#bytes();
-      const from = this.#stagingPtr;
       if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[i] = bytes[from + i]!;
       else dst.set(bytes.subarray(from, from + n));
     }
     return n;
+  }
+
+  /** A frame that may not fit the staging area: copied straight from the ring (one or two pieces), then skipped. */
+  #readFrameFromRing(handle: Handle, dst: Uint8Array): number {
+    const x = this.#x;
+    const n = x.nextFrameLength(handle);
+    if (n < 0) return n;
+    if (n > dst.length) return K.ERR_RANGE;
+    const first = x.frameSpan(handle);
+    const from = x.spanPtr();
+    const bytes = this.#bytes();
+    dst.set(bytes.subarray(from, from + first));
+    // A payload that wraps continues at the ring's first byte.
+    const ringStart = from + first - this.config.rxBufferSize;
+    if (first < n) dst.set(bytes.subarray(ringStart, ringStart + n - first), first);
+    return x.skipFrame(handle);
   }
 
   inspect(handle: Handle): ClientInfo | undefined {

@@ -2,7 +2,7 @@
 // its JS or WASM build: CORE_IMPL=wasm | model | both (default both).
 
 import { createCore, type CoreApi, type CoreConfig } from '@tcpserv/core-wasm';
-import { ReferenceModel } from './reference-model.js';
+import { createReferenceCore } from '@tcpserv/core-wasm/reference-model';
 
 export interface Implementation {
   readonly name: 'wasm' | 'model';
@@ -10,7 +10,7 @@ export interface Implementation {
 }
 
 export const WASM: Implementation = { name: 'wasm', create: (config) => createCore(config) };
-export const MODEL: Implementation = { name: 'model', create: (config) => new ReferenceModel(config) };
+export const MODEL: Implementation = { name: 'model', create: (config) => createReferenceCore(config) };
 
 const CHOICES: Record<string, readonly Implementation[]> = {
   wasm: [WASM],

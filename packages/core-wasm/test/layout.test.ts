@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { constants as K, CoreConfigError, createCore, describeConfigStatus, layoutBytes, resolveCoreConfig } from '@tcpserv/core-wasm';
 
 const alignUp = (n: number): number => Math.ceil(n / 64) * 64;
+/** Bytes of one client-table slot (state, ring positions, counters, framing and its delimiter), whole cache lines. */
+const SLOT_BYTES = 128;
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(n));
 
 describe('layoutBytes', () => {
@@ -12,7 +14,7 @@ describe('layoutBytes', () => {
   const stagingSize = 2048;
   const bytesFor = (maxSockets: number): number => layoutBytes({ maxSockets, rxBufferSize, stagingSize });
   // base + header: what remains of a one-slot layout after its slot, ring, events and staging.
-  const fixed = bytesFor(1) - (64 + rxBufferSize) - alignUp(8 * 4) - stagingSize;
+  const fixed = bytesFor(1) - (SLOT_BYTES + rxBufferSize) - alignUp(8 * 4) - stagingSize;
 
   it('has a fixed part (static data and header) that is 64-byte aligned', () => {
     expect(fixed).toBeGreaterThan(0);
@@ -20,18 +22,18 @@ describe('layoutBytes', () => {
   });
 
   it.each([1, 2, 3, 5, 8, 100, 1000, 4097])(
-    'is base + header + maxSockets × (64 + rxBufferSize) + 8 × nextPow2(4 × maxSockets) + stagingSize for %i sockets',
+    'is base + header + maxSockets × (128 + rxBufferSize) + 8 × nextPow2(4 × maxSockets) + stagingSize for %i sockets',
     (maxSockets) => {
       expect(bytesFor(maxSockets)).toBe(
-        fixed + maxSockets * (64 + rxBufferSize) + alignUp(8 * nextPow2(4 * maxSockets)) + stagingSize,
+        fixed + maxSockets * (SLOT_BYTES + rxBufferSize) + alignUp(8 * nextPow2(4 * maxSockets)) + stagingSize,
       );
     },
   );
 
-  it('grows by exactly 64 + rxBufferSize per socket while the event queue keeps its size', () => {
+  it('grows by exactly 128 + rxBufferSize per socket while the event queue keeps its size', () => {
     // 4·maxSockets in 17..32 for 5..8 sockets: the event queue stays at 32 entries.
     for (let maxSockets = 5; maxSockets < 8; maxSockets++) {
-      expect(bytesFor(maxSockets + 1) - bytesFor(maxSockets)).toBe(64 + rxBufferSize);
+      expect(bytesFor(maxSockets + 1) - bytesFor(maxSockets)).toBe(SLOT_BYTES + rxBufferSize);
     }
   });
 
@@ -44,7 +46,7 @@ describe('layoutBytes', () => {
   it('refuses a layout above MAX_LAYOUT_BYTES with ERR_CONFIG_TOO_LARGE', () => {
     const config = { maxSockets: K.MAX_SOCKETS, rxBufferSize: 65536 };
     const status = K.ERR_CONFIG_TOO_LARGE;
-    const expected = new CoreConfigError(status, describeConfigStatus(status, resolveCoreConfig(config)));
+    const expected = new CoreConfigError(status, 'maxSockets', describeConfigStatus(status, resolveCoreConfig(config)));
     expect(() => layoutBytes(config)).toThrow(expected);
     expect(() => createCore(config)).toThrow(expected);
     expect(expected.message).toBe(

@@ -10,10 +10,12 @@ import { announce, endpoint, stopOnSignals } from './shared.js';
 
 const members = new Set<Client>();
 
-/** Sends `text` to every member but `from`, holding the bytes once; a send refused as too slow already dropped its client. */
+/**
+ * Sends `text` to every client but `from` with server.broadcast: the bytes are held once, and a
+ * slow reader never delays the others (past maxSendQueue it is dropped, see below).
+ */
 function broadcast(text: string, from?: Client): void {
-  const bytes = Buffer.from(text);
-  for (const member of members) if (member !== from) member.send(bytes).catch(() => {});
+  server.broadcast(text, { except: from === undefined ? [] : from }).catch(() => {}); // rejects only once the server is gone
 }
 
 const { host, port } = endpoint(5005);
@@ -25,7 +27,7 @@ const server = await createServer({
   // Given at creation, so that even the first clients get their CONNECT.
   notify: (client, event) => {
     if (event === TcpEvent.CONNECT) {
-      broadcast(`* ${client.id} joined\n`);
+      broadcast(`* ${client.id} joined\n`, client);
       client.send(`* you are ${client.id}; ${members.size} other(s) here\n`).catch(() => {});
       members.add(client);
     } else if (event === TcpEvent.RECV) {

@@ -35,8 +35,9 @@ export type Stage = (arrival: Arrival, signal: AbortSignal) => Promise<Arrival>;
 export type StageErrorKind = 'proxy' | 'tls' | 'local';
 
 /**
- * A stage refused a connection. `kind` 'local' is a PROXY v2 LOCAL command (a balancer's health
- * check): closed quietly and not counted as an error.
+ * A stage refused a connection. `kind` 'local' is closed quietly and not counted as an error:
+ * a balancer's health check (PROXY v2 LOCAL, a v1 line naming its own connection), a peer that
+ * reset before it was accepted, or a server destroyed while the connection was in a stage.
  */
 export class StageError extends Error {
   readonly kind: StageErrorKind;

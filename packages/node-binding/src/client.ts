@@ -8,8 +8,10 @@ import {
 } from './errors.js';
 import { type Framing, type ResolvedFraming, encodeFrame, resolveFraming } from './framing.js';
 import { PendingQueue } from './pending.js';
+import type { ProxyInfo } from './proxy-stage.js';
 import { SPILL, adoptHandle, attachStream, onreadUnavailable, type ReadPathKind, type ReadSink } from './read-path.js';
 import { SendQueue } from './send-queue.js';
+import type { TlsInfo } from './tls-stage.js';
 import { WAIT_FOREVER, checkInteger, checkRecvBuffer, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** The server's settings a client reads (a part of the resolved createServer options). */
@@ -128,10 +130,17 @@ export class Client implements ReadSink {
   readonly remoteFamily: string;
   readonly localAddress: string;
   readonly localPort: number;
-  /** TLS details for a TLS connection; undefined on a plain one. */
-  readonly tls: unknown;
-  /** What the PROXY protocol header said (proxy address, TLVs); undefined without one. */
-  readonly proxy: unknown;
+  /**
+   * What the TLS handshake settled (protocol, cipher, alpnProtocol, servername, authorized,
+   * authorizationError, peerCertificate); undefined on a plain connection.
+   */
+  readonly tls: TlsInfo | undefined;
+  /**
+   * With `proxyProtocol`: the balancer that relayed this client (its address, port, family),
+   * the header's version, the address the client connected to, and v2 TLVs (ALPN, authority,
+   * SSL flags …). undefined without the PROXY protocol.
+   */
+  readonly proxy: ProxyInfo | undefined;
 
   readonly #host: ClientHost;
   readonly #socket: Socket;
@@ -169,7 +178,10 @@ export class Client implements ReadSink {
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
-  /** @internal Created by the server for an admitted connection whose slot is `handle`. */
+  /**
+   * Created by the server for an admitted connection whose slot is `handle` (apps get clients
+   * from accept() or the notify callback; the parameters' types are not exported).
+   */
   constructor(host: ClientHost, handle: Handle, arrival: Arrival, serial: number) {
     this.#host = host;
     this.#handle = handle;
@@ -180,8 +192,8 @@ export class Client implements ReadSink {
     this.remoteFamily = arrival.remote.family;
     this.localAddress = raw.localAddress ?? '';
     this.localPort = raw.localPort ?? 0;
-    this.tls = arrival.tls;
-    this.proxy = arrival.proxy;
+    this.tls = arrival.tls as TlsInfo | undefined;
+    this.proxy = arrival.proxy as ProxyInfo | undefined;
     const { options } = host;
     this.#framing = options.framing;
     this.#maxSendQueue = options.maxSendQueue;

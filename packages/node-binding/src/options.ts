@@ -3,6 +3,8 @@ import { DEFAULTS, LIMITS, MAX_TIMEOUT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import { type Framing, type ResolvedFraming, resolveFraming } from './framing.js';
 import type { ErrorHandler, NotifyCallback } from './notify.js';
+import { type ResolvedTlsOptions, type TlsOptions, resolveTlsOptions } from './tls-options.js';
+import { trustedProxyList } from './trusted-proxies.js';
 import { checkBoolean, checkFunction, checkHost, checkInteger, checkPowerOfTwo } from './validate.js';
 
 /** Options of `createServer`. Every one is optional except `port` (or `path`). */
@@ -92,16 +94,30 @@ export interface ServerOptions {
   framing?: Framing;
   /**
    * Serve TLS (node:tls): `{ key, cert, ca?, passphrase?, pfx?, requestCert?, rejectUnauthorized?,
-   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }`.
+   * ALPNProtocols?, SNICallback?, minVersion?, ciphers?, handshakeTimeout? }` (see TlsOptions).
+   * A connection becomes a client once its handshake succeeded; failed handshakes are closed and
+   * counted in `stats().tlsErrors`. Default: plain TCP.
    */
-  tls?: Record<string, unknown>;
+  tls?: TlsOptions;
   /** Share the port with other processes (SO_REUSEPORT; Node ≥ 22.12 / 23.1). Default false. */
   reusePort?: boolean;
-  /** Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection. Default false. */
+  /**
+   * Expect a PROXY protocol header (HAProxy's v1, v2, or either) first on every connection, as
+   * sent by a load balancer (HAProxy send-proxy / send-proxy-v2, nginx proxy_protocol on):
+   * client.remoteAddress/remotePort/remoteFamily, per-address limits and logs then use the real
+   * client's address, and client.proxy tells the balancer's address and v2 TLVs. A connection
+   * whose header is missing, malformed, oversized or late is closed and counted in
+   * stats().proxyErrors (never a client); a health check (v2 LOCAL) is closed quietly. Default false.
+   */
   proxyProtocol?: 'v1' | 'v2' | 'any' | false;
   /** How long a connection may take to send its PROXY header, in ms. Default 5000. */
   proxyProtocolTimeout?: number;
-  /** Addresses/CIDRs allowed to send a PROXY header; others are refused. Default: any. */
+  /**
+   * Addresses and CIDRs (IPv4, IPv6) of the balancers allowed to send a PROXY header, e.g.
+   * ["10.0.0.0/8", "fd00::/8"]; a connection from any other address is refused (and counted in
+   * stats().proxyErrors); an empty list trusts nobody. Only with proxyProtocol. Default
+   * (undefined): any peer — fine only when nothing but the balancer can reach the port.
+   */
   trustedProxies?: readonly string[];
 }
 
@@ -129,7 +145,7 @@ export interface ResolvedOptions {
   maxSendQueue: number;
   sendQueueFull: 'reject' | 'close';
   framing: ResolvedFraming;
-  tls: Record<string, unknown> | undefined;
+  tls: ResolvedTlsOptions | undefined;
   reusePort: boolean;
   proxyProtocol: 'v1' | 'v2' | 'any' | false;
   proxyProtocolTimeout: number;
@@ -237,13 +253,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     sendQueueFull = o.sendQueueFull;
   }
   const framing = resolveFraming('options.framing', given('framing') ? o.framing : DEFAULTS.framing, rxBufferSize);
-  let tls: Record<string, unknown> | undefined;
-  if (given('tls')) {
-    if (typeof o.tls !== 'object' || o.tls === null || Array.isArray(o.tls)) {
-      throw new InvalidArgumentError('options.tls', 'an object of TLS options such as { key, cert }', o.tls);
-    }
-    tls = o.tls as Record<string, unknown>;
-  }
+  const tls = given('tls') ? resolveTlsOptions('options.tls', o.tls) : undefined;
   const reusePort = given('reusePort') ? checkBoolean('options.reusePort', o.reusePort) : DEFAULTS.reusePort;
   if (reusePort && path !== undefined) {
     throw new InvalidArgumentError('options.reusePort', 'used with a TCP host/port (not options.path)', o.reusePort);
@@ -269,6 +279,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new InvalidArgumentError('options.trustedProxies', 'an array of addresses or CIDRs such as ["10.0.0.0/8", "::1"]', list);
     }
     trustedProxies = Object.freeze([...list]);
+    trustedProxyList(trustedProxies); // names the first bad entry: options.trustedProxies[i]
+    // An empty list with the protocol off is harmless (a CLI passing its flags through).
+    if (proxyProtocol === false && trustedProxies.length > 0) {
+      throw new InvalidArgumentError('options.trustedProxies', 'given together with options.proxyProtocol (it lists who may send a PROXY header)', list);
+    }
   }
 
   return {

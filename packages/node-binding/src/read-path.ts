@@ -118,6 +118,22 @@ export function adoptHandle(raw: Socket, sink: ReadSink): Socket {
   return socket;
 }
 
+/**
+ * Stops `socket` reading at once — in the middle of its 'data' callback — so that a stage (the
+ * PROXY header) that has read what it needs leaves every later byte in the kernel, and the
+ * client can still take the onread path. Without it a paused socket keeps filling its stream
+ * buffer (up to highWaterMark), which is safe too: onreadUnavailable sees those bytes and the
+ * client takes the stream path, where they come out first. Feature-detected like adoptHandle.
+ */
+export function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = (socket as SocketWithHandle)._handle as (HandleLike & { reading?: boolean }) | null;
+  if (!handle || typeof handle.readStop !== 'function') return;
+  // The flag is what net.Socket's _read checks to start reading again (tryReadStart).
+  handle.reading = false;
+  (handle.readStop as () => number).call(handle);
+}
+
 /** Feeds `socket`'s 'data' chunks to `sink` (the stream path). */
 export function attachStream(socket: Socket, sink: ReadSink): void {
   socket.on('data', (chunk: Buffer) => {

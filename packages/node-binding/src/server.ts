@@ -1,5 +1,7 @@
+import { setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { constants as K, type CoreApi, type Handle } from '@tcpserv/core-wasm';
+import type { Registry } from 'prom-client';
 import { formatHostPort } from './address.js';
 import { type Arrival, type RemoteEndpoint, type Stage, StageError } from './arrival.js';
 import { Client, type ClientHost, type CloseReason } from './client.js';
@@ -12,10 +14,16 @@ import {
   AbortError, ClientClosedError, InternalError, InvalidArgumentError, ListenError, SendQueueFullError, SendTimeoutError,
   ServerDestroyedError,
 } from './errors.js';
+import { ServerMetrics } from './metrics.js';
 import { type NotifyCallback, TcpEvent } from './notify.js';
 import { type ResolvedOptions, type ServerOptions, resolveOptions } from './options.js';
 import { PendingQueue } from './pending.js';
+import { createProxyStage } from './proxy-stage.js';
 import type { ReadPathKind } from './read-path.js';
+import { type SecureContextFields, buildSecureContext, resolveSecureContextFields } from './tls-options.js';
+import { TlsStage } from './tls-stage.js';
+import { claimUnixPath, releaseUnixPath, socketInode } from './unix-path.js';
+import { trustedProxyList } from './trusted-proxies.js';
 import { WAIT_FOREVER, checkFunction, checkInteger, checkSignal, checkTimeout, toSendBytes } from './validate.js';
 
 /** Counters of one server. */
@@ -157,9 +165,14 @@ export class TcpServer implements AsyncIterable<Client> {
   #address: ServerAddress | string | undefined;
   #releaseClock: (() => void) | undefined;
   #readPathLogged = false;
+  /** The TLS handshake stage (options.tls), whose secure context setSecureContext replaces. */
+  #tls: TlsStage | undefined;
+  /** The socket file this server created (options.path), removed again on destroy. */
+  #unixInode: number | undefined;
+  #metrics: ServerMetrics | undefined;
   readonly #drainTask = (): void => this.#drain();
 
-  /** @internal Use createServer(). */
+  /** Use createServer(): the token parameter's type is not exported, so `new TcpServer()` is a type error. */
   constructor(token: typeof CONSTRUCT, options: ResolvedOptions) {
     if (token !== CONSTRUCT) throw new TypeError('use createServer() to create a TcpServer');
     this.#options = options;
@@ -196,11 +209,35 @@ export class TcpServer implements AsyncIterable<Client> {
     // allowHalfOpen on the socket always: the half-close policy is ours (see Client).
     // pauseOnConnect: not a byte is read before the client decides how to read (read-path.ts).
     this.#net = createNetServer({ allowHalfOpen: true, pauseOnConnect: true });
+    if (options.proxyProtocol !== false) {
+      // First of all stages: the header comes before anything else on the wire (TLS included).
+      this.#stages.unshift(createProxyStage({
+        version: options.proxyProtocol,
+        timeout: options.proxyProtocolTimeout,
+        trusted: options.trustedProxies && trustedProxyList(options.trustedProxies),
+      }));
+    }
     this.#net.on('connection', (socket) => this.#onConnection(socket));
+    // Every connection in a stage listens for the server's destroy: as many as maxClients at once.
+    setMaxListeners(0, this.#stageAbort.signal);
+    // TLS is the last stage: a PROXY header, when expected, comes before the ClientHello.
+    if (options.tls) {
+      this.#tls = new TlsStage(options.tls, buildSecureContext('options.tls', options.tls.context));
+      this.#stages.push(this.#tls.stage);
+    }
   }
 
   /** @internal Starts listening; createServer calls it once. */
   listen(): Promise<void> {
+    const { path } = this.#options;
+    if (path === undefined) return this.#listenNow();
+    return claimUnixPath(path, (message) => this.#log(message)).then(() => this.#listenNow(), (error: unknown) => {
+      this.#destroyed = true;
+      throw error;
+    });
+  }
+
+  #listenNow(): Promise<void> {
     const { host, port, backlog, path, reusePort } = this.#options;
     const where = path ?? formatHostPort(host, port);
     return new Promise((resolve, reject) => {
@@ -213,8 +250,12 @@ export class TcpServer implements AsyncIterable<Client> {
         this.#net.off('error', onError);
         this.#net.on('error', (error) => this.#onAcceptError(error));
         const a = this.#net.address();
-        if (typeof a === 'string') this.#address = a;
-        else if (a) this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        if (typeof a === 'string') {
+          this.#address = a;
+          this.#unixInode = socketInode(a);
+        } else if (a) {
+          this.#address = Object.freeze({ address: a.address, port: a.port, family: a.family });
+        }
         this.#releaseClock = holdClock();
         this.#startSweep();
         this.#log(`listening on ${path ?? formatHostPort(a && typeof a === 'object' ? a.address : host, a && typeof a === 'object' ? a.port : port)}`);
@@ -264,6 +305,19 @@ export class TcpServer implements AsyncIterable<Client> {
     const notify = callback === null ? undefined : checkFunction<NotifyCallback>('callback', callback);
     if (this.#destroyed) throw new ServerDestroyedError(this.name);
     this.#notify = notify;
+  }
+
+  /**
+   * Replaces the TLS certificate (and key, CA, ciphers, minVersion: the secure context's fields
+   * of options.tls) for connections accepted from now on, without a restart; connections
+   * already up keep theirs. Throws InvalidArgumentError naming a field OpenSSL cannot read,
+   * and then nothing changes.
+   */
+  setSecureContext(tlsOptions: SecureContextFields): void {
+    if (!this.#tls) throw new InvalidArgumentError('setSecureContext()', 'called on a server created with options.tls', 'a plain server');
+    const fields = resolveSecureContextFields('tlsOptions', tlsOptions);
+    if (this.#destroyed) throw new ServerDestroyedError(this.name);
+    this.#tls.setSecureContext(buildSecureContext('tlsOptions', fields));
   }
 
   /** Changes the admission limit (1…maxSockets). Connected clients stay; new ones wait for room. */
@@ -344,6 +398,24 @@ export class TcpServer implements AsyncIterable<Client> {
     });
   }
 
+  /**
+   * This server's metrics as a prom-client Registry (created on first use): clients live /
+   * opened / rejected / closed by reason, bytes in/out, paused clients, send-queue bytes,
+   * accept-queue length, frame / TLS / PROXY errors, event-loop lag — each labelled
+   * server=<name>, read from stats() when scraped (no cost per message). A cluster primary can
+   * aggregate the workers' registries with prom-client's AggregatorRegistry.
+   */
+  get metricsRegistry(): Registry {
+    this.#metrics ??= new ServerMetrics(this.name, () => this.stats());
+    if (this.#destroyed) this.#metrics.close();
+    return this.#metrics.registry;
+  }
+
+  /** The metrics in Prometheus' text exposition format (serve it as `metricsRegistry.contentType`). */
+  metrics(): Promise<string> {
+    return this.metricsRegistry.metrics();
+  }
+
   /** True once destroy() was called (or listening failed). */
   get destroyed(): boolean {
     return this.#destroyed;
@@ -359,6 +431,7 @@ export class TcpServer implements AsyncIterable<Client> {
     this.#destroyed = true;
     this.#stopping = true;
     clearInterval(this.#sweepTimer);
+    this.#metrics?.close();
     this.#stageAbort.abort();
     for (const socket of this.#arriving) socket.destroy();
     this.#acceptWaiters.rejectAll(new ServerDestroyedError(this.name));
@@ -369,6 +442,7 @@ export class TcpServer implements AsyncIterable<Client> {
     const clientsClosed = [...this.clients()].map((client) => client.destroyForServer());
     this.#destroyPromise = Promise.all([listenerClosed, ...clientsClosed]).then(() => {
       for (const client of this.#clients) if (client) this.#forget(client);
+      if (this.#options.path !== undefined) releaseUnixPath(this.#options.path, this.#unixInode);
       this.#releaseClock?.();
       this.#log('destroyed');
     });
@@ -446,13 +520,17 @@ export class TcpServer implements AsyncIterable<Client> {
   /** Limits at TCP accept: the per-address limit and room for one more client. */
   #admit(socket: Socket, remote: RemoteEndpoint): boolean {
     const options = this.#options;
-    if (remote.family !== 'unix' && options.maxClientsPerAddress > 0
+    // Behind a PROXY header the peer is the balancer: the limit is checked on the real client
+    // once the header is read (#runStages).
+    if (remote.family !== 'unix' && options.maxClientsPerAddress > 0 && options.proxyProtocol === false
       && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
       this.#rejectedHere++;
       this.#refuse(socket, remote, 'per-address limit');
       return false;
     }
-    if (this.#arriving.size > 0) {
+    // With stages, room is checked here, before a handshake is spent on a connection that could
+    // not become a client anyway; without, the core's open() is the check.
+    if (this.#stages.length > 0) {
       const { live, maxClients } = this.#core.stats();
       if (live + this.#arriving.size >= maxClients) {
         this.#rejectedHere++;
@@ -489,8 +567,8 @@ export class TcpServer implements AsyncIterable<Client> {
     // The PROXY stage may have revealed the real address: the per-address limit applies to it.
     const { remote } = arrival;
     const options = this.#options;
-    if (remote.address !== first.remote.address && options.maxClientsPerAddress > 0
-      && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
+    if ((remote.address !== first.remote.address || options.proxyProtocol !== false) && remote.family !== 'unix'
+      && options.maxClientsPerAddress > 0 && (this.#perAddress.get(remote.address) ?? 0) >= options.maxClientsPerAddress) {
       this.#rejectedHere++;
       this.#refuse(arrival.socket, remote, 'per-address limit');
       return;

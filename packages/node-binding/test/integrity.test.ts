@@ -1,18 +1,21 @@
 /**
- * Nothing lost, nothing duplicated: echo servers written with the public API, in both styles,
+ * Nothing lost, nothing duplicated: echo servers written with the public API, in every style,
  * against peers that read late, slowly, in bursts — big transfers, small and large rings,
- * every byte compared, the server's FIN awaited with a deadline.
+ * every byte compared, the server's FIN awaited with a deadline; 100 concurrent clients;
+ * garbage in every chunking (real sockets, and the socket double for exact chunks); forwardTo
+ * between two clients.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { ClientClosedError, TcpEvent, WAIT_FOREVER, createServer, type Client, type TcpServer } from '../src/index.js';
+import { ClientClosedError, TcpEvent, WAIT_FOREVER, type Client, type TcpServer } from '../src/index.js';
+import { adoptSocket } from '../src/server.js';
 import { runSlowPeer, type ReadStyle } from '@tcpserv/test-support/slow-peer';
+import { cleanUp } from './support/cleanup.js';
+import { dial, randomBytes, readAll, sha256, startServer, waitFor } from './support/helpers.js';
+import { guard, openPeer, receivedAtLeast, startEchoServer, writeInPieces } from './support/peers.js';
+import { FakeSocket } from './support/socket-double.js';
 
-const servers = new Set<TcpServer>();
-afterEach(async () => {
-  await Promise.all([...servers].map((s) => s.destroy()));
-  servers.clear();
-});
+afterEach(cleanUp);
 
 /**
  * The callback style, as the README shows it: one shared buffer, tryRecv until 0/null, and
@@ -37,20 +40,18 @@ async function callbackEcho(rxBufferSize: number): Promise<TcpServer> {
       }
     }
   };
-  const server = await createServer({
-    host: '127.0.0.1', port: 0, rxBufferSize,
+  const server = await startServer({
+    rxBufferSize,
     notify: (client, event) => {
       if (event === TcpEvent.RECV && !busy.has(client)) pump(client);
     },
   });
-  servers.add(server);
   return server;
 }
 
 /** The blocking style: accept, then recv/await send in a loop per client. */
 async function blockingEcho(rxBufferSize: number): Promise<TcpServer> {
-  const server = await createServer({ host: '127.0.0.1', port: 0, rxBufferSize });
-  servers.add(server);
+  const server = await startServer({ rxBufferSize });
   void (async () => {
     for await (const client of server) {
       void (async () => {
@@ -72,13 +73,12 @@ async function blockingEcho(rxBufferSize: number): Promise<TcpServer> {
 
 /** The zero-copy style: forwardTo sends straight from the receive ring. */
 async function forwardEcho(rxBufferSize: number): Promise<TcpServer> {
-  const server = await createServer({
-    host: '127.0.0.1', port: 0, rxBufferSize,
+  const server = await startServer({
+    rxBufferSize,
     notify: (client, event) => {
       if (event === TcpEvent.RECV) while (client.writable && client.forwardTo(client));
     },
   });
-  servers.add(server);
   return server;
 }
 
@@ -101,6 +101,24 @@ const CASES: Case[] = [
   { rx: MiB, total: 64 * MiB, read: 'eager', fin: true },
   { rx: 1024, total: 8 * MiB, read: 'bursts', fin: false },
 ];
+
+// The suite runs twice in `npm test`: over the onread path (the default) and again with
+// TCPSERV_READ_PATH=stream (the 'data' fallback). Pin which one this run exercises.
+describe('read path', () => {
+  it('uses the path this run asks for', async () => {
+    const expected = process.env.TCPSERV_READ_PATH === 'stream' ? 'stream' : 'onread';
+    const server = await startServer();
+    const { port } = server.address() as { port: number };
+    const peer = connect({ host: '127.0.0.1', port });
+    peer.on('error', () => {});
+    try {
+      const client = await server.accept(5000);
+      expect(client?.readPath).toBe(expected);
+    } finally {
+      peer.destroy();
+    }
+  });
+});
 
 describe.each(Object.entries(STYLES))('%s-style echo', (_style, start) => {
   it.each(CASES)('echoes $total bytes byte-exact to a $read reader (rx ring $rx B, FIN $fin)', async ({ rx, total, read, fin }) => {
@@ -128,8 +146,8 @@ describe('forwardTo between two clients (a proxy)', () => {
   it('moves 16 MiB from one peer to another that reads late, byte-exact, with a 4 KiB ring', async () => {
     const total = 16 * MiB;
     const pending: Client[] = [];
-    const server = await createServer({
-      host: '127.0.0.1', port: 0, rxBufferSize: 4096,
+    const server = await startServer({
+      rxBufferSize: 4096,
       notify: (client, event) => {
         if (event === TcpEvent.CONNECT) pending.push(client);
         if (event === TcpEvent.RECV && pending.length === 2 && client === pending[0]) {
@@ -137,7 +155,6 @@ describe('forwardTo between two clients (a proxy)', () => {
         }
       },
     });
-    servers.add(server);
     const { port } = server.address() as { port: number };
     const { streamBytes, streamByte } = await import('@tcpserv/test-support/slow-peer');
     const reader = connect({ host: '127.0.0.1', port });
@@ -171,5 +188,118 @@ describe('forwardTo between two clients (a proxy)', () => {
     expect(received).toBe(total);
     reader.destroy();
     writer.destroy();
+  });
+});
+
+describe('many clients', () => {
+  it('exchanges random payloads with 100 concurrent clients, verified by hash', async () => {
+    const server = await startServer({ maxClients: 100 });
+    const echoLoops: Promise<void>[] = [];
+    const serving = (async () => {
+      for (let i = 0; i < 100; i++) {
+        const client = await server.accept(10_000);
+        if (!client) throw new Error('accept timed out');
+        echoLoops.push((async () => {
+          const buf = Buffer.alloc(4096);
+          for (let n = await client.recv(buf); n !== null; n = await client.recv(buf)) {
+            await client.send(buf.subarray(0, n));
+          }
+        })());
+      }
+    })();
+    const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+      const peer = await dial(server);
+      const payload = randomBytes(1000 + i * 937, i + 11);
+      const echoed = readAll(peer, 20_000);
+      // Random-sized writes so the server sees every kind of chunking.
+      for (let at = 0, step = 1; at < payload.length; at += step, step = (step * 7 + i) % 3000 + 1) {
+        peer.write(payload.subarray(at, at + step));
+      }
+      peer.end();
+      return sha256(await echoed) === sha256(payload);
+    }));
+    await serving;
+    await Promise.all(echoLoops);
+    expect(results.every(Boolean)).toBe(true);
+    await waitFor(() => server.stats().live === 0, 'every client to disconnect');
+    expect(server.stats()).toMatchObject({ opened: 100, closed: 100, usedSlots: 0 });
+    expect(server.stats().bytesIn).toBe(server.stats().bytesOut);
+  });
+});
+
+describe('garbage', () => {
+  /** NUL runs, every byte value, invalid UTF-8 (overlong, surrogates, truncated, 0xF8+), random. */
+  function garbage(length: number, seed: number): Buffer {
+    const invalidUtf8 = Buffer.from([
+      0xc0, 0x80, 0xc1, 0xbf, 0xed, 0xa0, 0x80, 0xed, 0xbf, 0xbf, 0xf8, 0x88, 0x80, 0x80, 0x80, 0xfc, 0x84, 0x80, 0x80, 0x80,
+      0x80, 0xff, 0xfe, 0xfe, 0xff, 0x80, 0xbf, 0xe2, 0x82, 0xf0, 0x9f, 0x98, 0xf4, 0x90, 0x80, 0x80, 0x00,
+    ]);
+    const every = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 131 + seed) & 0xff).concat(Array.from({ length: 256 }, (_, i) => i)));
+    const parts = [Buffer.alloc(300, 0), every, invalidUtf8, randomBytes(2000, seed), Buffer.alloc(17, 0), invalidUtf8.reverse()];
+    const unit = Buffer.concat(parts);
+    const out = Buffer.alloc(length);
+    for (let at = 0; at < length; at += unit.length) unit.copy(out, at, 0, Math.min(unit.length, length - at));
+    return out;
+  }
+
+  const fixed = [1, 2, 3, 7, 64, 1000, 4096, 16384, 65535, 65536];
+  const mixes = [11, 22, 33].map((seed) => Array.from(randomBytes(24, seed), (b, i) => [1, 3, 7, 64, 1000, 4096, 16384, 65535, 65536][(b + i) % 9]!));
+  const chunkings: Array<{ label: string; sizes: number[] }> = [
+    ...fixed.map((size) => ({ label: `${size}-byte chunks`, sizes: [size] })),
+    ...mixes.map((sizes, i) => ({ label: `random mix ${i + 1}`, sizes })),
+  ];
+  const lengthFor = (sizes: number[]): number => Math.min(256 * 1024, Math.max(8 * 1024, Math.max(...sizes) * 3));
+
+  it('is echoed byte-identical through an echo loop for every chunking from 1 byte to 64 KiB (real sockets)', async () => {
+    const { port, loops } = await startEchoServer({}, { recvSize: (i) => [7, 1000, 4096, 65536][i % 4]! });
+    const results = await Promise.all(chunkings.map(async ({ label, sizes }, i) => {
+      const peer = await openPeer(port);
+      peer.socket.setNoDelay(true);
+      const payload = garbage(lengthFor(sizes), i + 1);
+      await writeInPieces(peer.socket, payload, sizes);
+      const echoed = await receivedAtLeast(peer, payload.length, 30_000);
+      peer.socket.end();
+      await guard(peer.closed, label);
+      return { label, same: sha256(echoed) === sha256(payload), length: echoed.length, expected: payload.length };
+    }));
+    for (const r of results) expect(r, r.label).toMatchObject({ same: true, length: r.expected });
+    expect(await Promise.all(loops)).toEqual(chunkings.map(() => 'eof'));
+  });
+
+  it('is echoed byte-identical for every exact chunking, including chunks larger than the ring (socket double)', async () => {
+    for (const rxBufferSize of [64, 16384]) {
+      const server = await startServer({ rxBufferSize });
+      for (const [i, { label, sizes }] of chunkings.entries()) {
+        const socket = new FakeSocket({ kernelCapacity: 100_000, name: label });
+        server[adoptSocket](socket as never);
+        const client = (await server.accept(1000))!;
+        const payload = garbage(lengthFor(sizes), i + 100);
+        const loop = (async () => {
+          const buf = Buffer.alloc([7, 1000, 65536][i % 3]!);
+          for (let n = await client.recv(buf); n !== null; n = await client.recv(buf)) await client.send(buf.subarray(0, n));
+        })();
+        for (let at = 0, k = 0; at < payload.length; k++) {
+          const size = sizes[k % sizes.length]!;
+          socket.peerSend(payload.subarray(at, at + size));
+          at += size;
+          if (k % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
+        }
+        const reader = setInterval(() => socket.peerRead(), 1);
+        try {
+          await waitFor(() => socket.writtenBytes().length >= payload.length, `${label}: the echo`, 15_000);
+        } finally {
+          clearInterval(reader);
+        }
+        socket.peerRead();
+        socket.peerEnd();
+        await guard(loop, `${label}: the echo loop`);
+        expect(sha256(socket.writtenBytes()), `${label}, rxBufferSize ${rxBufferSize}`).toBe(sha256(payload));
+        expect(sha256(socket.emittedBytes())).toBe(sha256(payload));
+        await waitFor(() => socket.closeEmitted, `${label}: the close`);
+        expect(socket.finSent).toBe(true);
+        expect(socket.misuse).toEqual([]);
+      }
+      await waitFor(() => server.stats().usedSlots === 0, 'every slot to be released');
+    }
   });
 });

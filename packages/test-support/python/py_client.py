@@ -11,7 +11,7 @@ Every mode prints one JSON object on stdout and exits 0, or exits 1 with a messa
   exchange HOST PORT JSON_CHUNKS [shutdown]
       Sends each string of the JSON array (UTF-8) with a short pause between them (so
       they arrive as separate segments), optionally half-closes, then reads until EOF.
-      Prints {"received": "<text>", "eof": true|false}.
+      Prints {"received": "<text>", "eof": true|false} (+ "reset": true if the server reset).
   flood HOST PORT LIMIT
       Sends up to LIMIT bytes without ever reading, until a send blocks for 2 s.
       Prints {"sent": n}.
@@ -74,6 +74,19 @@ def echo_one(host, port, size, seed, out, index):
     }
 
 
+def read_until_eof(s):
+    """Reads until the server's FIN or the socket's timeout: (bytes, whether FIN came)."""
+    parts = []
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return b"".join(parts), True
+            parts.append(chunk)
+    except socket.timeout:
+        return b"".join(parts), False
+
+
 def mode_echo(host, port, clients, size, seed):
     out = [None] * int(clients)
     threads = [
@@ -90,27 +103,24 @@ def mode_echo(host, port, clients, size, seed):
 
 
 def mode_exchange(host, port, chunks, shutdown=None):
+    """Sends the chunks, reads until FIN. A reset by the server (while sending or reading) is
+    reported as "reset": true with what arrived before it, not raised."""
     s = connect(host, port)
-    for i, chunk in enumerate(json.loads(chunks)):
-        if i:
-            time.sleep(0.05)
-        s.sendall(chunk.encode("utf-8"))
-    if shutdown == "shutdown":
-        s.shutdown(socket.SHUT_WR)
-    s.settimeout(5.0)
-    parts = []
-    eof = False
+    received, eof = b"", False
     try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                eof = True
-                break
-            parts.append(chunk)
-    except socket.timeout:
-        pass
+        for i, chunk in enumerate(json.loads(chunks)):
+            if i:
+                time.sleep(0.05)
+            s.sendall(chunk.encode("utf-8"))
+        if shutdown == "shutdown":
+            s.shutdown(socket.SHUT_WR)
+        s.settimeout(5.0)
+        received, eof = read_until_eof(s)
+    except (ConnectionResetError, BrokenPipeError):
+        s.close()
+        return {"received": received.decode("utf-8", "replace"), "eof": False, "reset": True}
     s.close()
-    return {"received": b"".join(parts).decode("utf-8", "replace"), "eof": eof}
+    return {"received": received.decode("utf-8", "replace"), "eof": eof}
 
 
 def mode_flood(host, port, limit):
@@ -141,20 +151,9 @@ def mode_late(host, port, size, delay_ms, seed):
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     time.sleep(int(delay_ms) / 1000.0)
-    parts = []
-    eof = False
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                eof = True
-                break
-            parts.append(chunk)
-    except socket.timeout:
-        pass
+    received, eof = read_until_eof(s)
     writer.join(5.0)
     s.close()
-    received = b"".join(parts)
     return {"sent": len(data), "received": len(received), "sentSha256": hashlib.sha256(data).hexdigest(),
             "receivedSha256": hashlib.sha256(received).hexdigest(), "eof": eof}
 

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer as netCreateServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+export { makeTestCerts, type KeyPair, type TestCerts } from './certs.js';
+
 /** The Python peer (a client we did not write): python/py_client.py of this package. */
 export const PY_CLIENT = fileURLToPath(new URL('../python/py_client.py', import.meta.url));
 
@@ -171,7 +173,8 @@ export async function pythonEcho(host: string, port: number, clients: number, si
 }
 
 /** Python sends the chunks (as separate segments), optionally half-closes, reads to EOF. */
-export function pythonExchange(host: string, port: number, chunks: readonly string[], shutdown = false): Promise<{ received: string; eof: boolean }> {
+/** `reset` is there (true) only when the server reset the connection. */
+export function pythonExchange(host: string, port: number, chunks: readonly string[], shutdown = false): Promise<{ received: string; eof: boolean; reset?: true }> {
   return runPython(['exchange', host, port, JSON.stringify(chunks), ...(shutdown ? ['shutdown'] : [])]);
 }
 
