@@ -47,8 +47,12 @@ export async function runWorker(plan: WorkerPlan): Promise<number> {
   process.once('disconnect', requestStop);
   try {
     server = await startEchoServer(plan.options, log, index);
-    // prom-client's AggregatorRegistry in the primary asks every worker for the registries set here.
-    if (plan.metrics) AggregatorRegistry.setRegistries([serverMetricsRegistry(server)]);
+    if (plan.metrics) {
+      // prom-client's AggregatorRegistry in the primary asks every worker for the registries set
+      // here; constructing one is what makes this worker answer (it adds the IPC listener).
+      AggregatorRegistry.setRegistries([serverMetricsRegistry(server)]);
+      new AggregatorRegistry();
+    }
     const bound = server.address();
     await send({ type: 'listening', port: typeof bound === 'string' ? 0 : bound.port });
     await stopRequested;

@@ -108,6 +108,12 @@ describe('bad values of the new flags', () => {
     expect(await runCli(['echo', ...args])).toEqual({ code: 2, signal: null, stdout: '', stderr: `tcpserver: ${message}\n` });
   });
 
+  it('an empty certificate file is refused naming --tls-cert or --tls-key, exit 2', async () => {
+    const result = await runCli(['echo', '--port', '0', '--tls-cert', pem, '--tls-key', pem]);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toMatch(/^tcpserver: .*--tls-(cert|key).*\n$/);
+  });
+
   it('the shell names the flag too, and goes on', async () => {
     const shell = spawnCli(['shell']);
     shell.write('tcpserver 127.0.0.1 0 --framing length:8\n');

@@ -57,6 +57,18 @@ describe('tcpserver echo --unix', () => {
     expect(readFileSync(path, 'utf8')).toBe('keep me\n');
   });
 
+  it.skipIf(!HAS_SOCAT)('replaces a stale socket file left by a server that was killed', async () => {
+    const path = join(tempDir('unix'), 'stale.sock');
+    const first = await startUnixEcho(path);
+    first.signal('SIGKILL');
+    await first.waitForExit();
+    expect(existsSync(path)).toBe(true); // nobody removed it
+    const second = await startUnixEcho(path);
+    expect(await socatEcho(path, 'again\n')).toBe('again\n');
+    second.signal('SIGTERM');
+    expect((await second.waitForExit()).code).toBe(0);
+  });
+
   it.skipIf(!HAS_SOCAT)('the shell starts a Unix socket server next to a TCP one', async () => {
     const path = join(tempDir('unix'), 'shell.sock');
     const shell = spawnCli(['shell']);
