@@ -16,6 +16,11 @@ export interface Flag<T> {
   readonly defaultText?: string;
   /** Checks and converts the raw value; throws UsageError naming `flag` (e.g. `--port`). */
   readonly parse: (raw: string, flag: string) => T;
+  /**
+   * How a repeated flag combines with what came before (e.g. a list that grows); without
+   * it a repeated flag keeps its last value.
+   */
+  combine?(previous: T | undefined, next: T): T;
 }
 
 export type FlagSpec = Readonly<Record<string, Flag<unknown>>>;
@@ -30,7 +35,8 @@ export interface Parsed<S extends FlagSpec> {
 
 /**
  * Parses `argv` against `spec` with node:util's tokenizer and checks every token itself, so
- * that every mistake gets one line that names the flag. A repeated flag keeps its last value.
+ * that every mistake gets one line that names the flag. A repeated flag keeps its last value
+ * unless it says how to combine (see Flag.combine).
  */
 export function parseFlags<S extends FlagSpec>(command: string, argv: readonly string[], spec: S): Parsed<S> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
@@ -62,7 +68,8 @@ export function parseFlags<S extends FlagSpec>(command: string, argv: readonly s
     if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
       throw new UsageError(`${shown} needs a value (${shown} ${flag.value})`);
     }
-    flags[token.name] = flag.parse(token.value, shown);
+    const value = flag.parse(token.value, shown);
+    flags[token.name] = flag.combine ? flag.combine(flags[token.name], value) : value;
   }
   return { flags: flags as FlagValues<S>, positionals };
 }
@@ -144,7 +151,7 @@ export function checkAddress(raw: string, name: string): string {
 }
 
 /** One of a fixed set of words. */
-export function choiceFlag<const T extends string>(value: string, description: string, choices: readonly T[], defaultText?: T): Flag<T> {
+export function choiceFlag<const T extends string>(value: string, description: string, choices: readonly T[], defaultText?: string): Flag<T> {
   return {
     value, description, defaultText,
     parse(raw, flag) {
@@ -160,6 +167,26 @@ export function textFlag(value: string, description: string, maxBytes: number): 
     value, description,
     parse(raw, flag) {
       if (Buffer.byteLength(raw) > maxBytes) throw bad(flag, `at most ${maxBytes} bytes of text`, raw);
+      return raw;
+    },
+  };
+}
+
+/** A flag that may be given several times; its values are collected in order. */
+export function repeatableFlag<T>(flag: Flag<T>): Flag<readonly T[]> {
+  return {
+    value: flag.value, description: `${flag.description} (repeatable)`, defaultText: flag.defaultText,
+    parse: (raw, name) => [flag.parse(raw, name)],
+    combine: (previous, next) => [...(previous ?? []), ...next],
+  };
+}
+
+/** A path to a file, checked to exist when the command starts (not here). */
+export function fileFlag(value: string, description: string): Flag<string> {
+  return {
+    value, description,
+    parse(raw, flag) {
+      if (raw === '' || raw.includes('\0')) throw bad(flag, 'a file path', raw);
       return raw;
     },
   };

@@ -1,23 +1,27 @@
 import { createInterface, type Interface } from 'node:readline';
-import { createServer, formatHostPort, type Client, type TcpServer } from '@tcpserv/node';
+import { createServer, formatHostPort, type Client, type ServerOptions, type TcpServer } from '@tcpserv/node';
 import { attachEcho } from './echo-service.js';
 import { checkAddress, choiceFlag, describeFlags, integerFlag, parseCommandFlags, parseFlags, switchFlag, UsageError } from './flags.js';
 import { statsText, table } from './format.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { SERVER_FLAGS, asUsageError, serverOptions } from './server-flags.js';
+import { remoteOf } from './serve-echo.js';
 import { catchStopSignals } from './signals.js';
+import { unixFlag } from './unix-flag.js';
 
 export const SHELL_FLAGS = {
   'log-level': choiceFlag('LEVEL', 'debug, info, warn or error; warn and error hide connect/disconnect lines', LOG_LEVELS, 'info'),
   help: switchFlag('show this help'),
 } as const;
 
-const START_FLAGS = { ...SERVER_FLAGS, help: switchFlag('show this help') } as const;
+const START_FLAGS = { unix: unixFlag(), ...SERVER_FLAGS, help: switchFlag('show this help') } as const;
 const PORT = integerFlag('PORT', 'TCP port', 0, 65535);
 
 const COMMANDS_HELP = `Commands:
   tcpserver <ip> <port> [flags]  start an echo server (port 0 picks a free one); flags as
-                                 tcpserver echo, e.g. --max-clients 2 (tcpserver --help)
+                                 tcpserver echo, e.g. --max-clients 2 or --tls-cert FILE
+                                 --tls-key FILE (tcpserver --help)
+  tcpserver --unix PATH [flags]  start an echo server on a Unix domain socket
   tcpserver_stop [server]        stop a server (the only one if none is named)
   list                           list the servers
   clients [server]               list connected clients: id, address, bytes, idle time
@@ -90,17 +94,22 @@ class Shell {
   async #start(args: string[]): Promise<void> {
     const { flags, positionals } = parseFlags('tcpserver', args, START_FLAGS);
     if (flags.help) {
-      print(`Usage: tcpserver <ip> <port> [flags]\n\n${describeFlags(START_FLAGS)}`);
+      print(`Usage: tcpserver <ip> <port> [flags]\n       tcpserver --unix PATH [flags]\n\n${describeFlags(START_FLAGS)}`);
       return;
     }
-    if (positionals.length !== 2) {
-      throw new UsageError('usage: tcpserver <ip> <port> [flags], e.g. tcpserver 127.0.0.1 5000');
+    let where: ServerOptions;
+    if (flags.unix !== undefined) {
+      if (positionals.length !== 0) throw new UsageError('usage: tcpserver --unix PATH [flags] (no <ip> <port> with --unix)');
+      where = { path: flags.unix };
+    } else {
+      if (positionals.length !== 2) {
+        throw new UsageError('usage: tcpserver <ip> <port> [flags] or tcpserver --unix PATH [flags], e.g. tcpserver 127.0.0.1 5000');
+      }
+      where = { host: checkAddress(positionals[0]!, 'ip'), port: PORT.parse(positionals[1]!, 'port') };
     }
-    const host = checkAddress(positionals[0]!, 'ip');
-    const port = PORT.parse(positionals[1]!, 'port');
     const id = this.#nextId;
     const options = serverOptions(flags, {
-      host, port, name: `tcpserver:${id}`, debug: this.#level === 'debug',
+      ...where, name: `tcpserver:${id}`, debug: this.#level === 'debug',
       onError: (error, client) => fail(`server ${id}${client ? ` client ${id}.${client.id}` : ''}: ${String(error)}`),
     });
     let server: TcpServer;
@@ -112,7 +121,7 @@ class Shell {
     this.#nextId++;
     const quiet = this.#level === 'warn' || this.#level === 'error';
     attachEcho(server, {
-      onConnect: (c) => quiet || this.#notice(`client connect:${id}.${c.id} ${formatHostPort(c.remoteAddress, c.remotePort)}`),
+      onConnect: (c) => quiet || this.#notice(`client connect:${id}.${c.id} ${remoteOf(c)}`),
       onDisconnect: (c) => quiet || this.#notice(`client disconnect:${id}.${c.id}`),
       onError: options.onError,
     });
@@ -156,7 +165,7 @@ class Shell {
       for (const client of server.clients()) {
         const s = client.stats;
         const idle = `${(Math.max(0, now - s.lastActivityAt) / 1000).toFixed(1)}s`;
-        rows.push([`${id}.${client.id}`, formatHostPort(client.remoteAddress, client.remotePort), s.bytesIn, s.bytesOut, idle]);
+        rows.push([`${id}.${client.id}`, remoteOf(client), s.bytesIn, s.bytesOut, idle]);
       }
     }
     print(rows.length === 1 ? 'no clients' : table(rows));

@@ -1,8 +1,11 @@
 // The CLI's own end-to-end helpers: where the built `tcpserver` is and how to run it. The
 // generic ones (children, Python peer, loopback clients) come from @tcpserv/test-support.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnNode, type Child, type Exit } from '@tcpserv/test-support';
+import { Child, spawnNode, type Exit } from '@tcpserv/test-support';
 
 export * from '@tcpserv/test-support';
 
@@ -19,4 +22,41 @@ export async function runCli(args: readonly string[], ms = 20_000): Promise<Exit
   const child = spawnCli(args);
   const exit = await child.waitForExit(ms);
   return { ...exit, stdout: child.stdout, stderr: child.stderr };
+}
+
+/** The CLI tests' own Python peer (test/python/peer.py): frames, AF_UNIX, PROXY headers. */
+export const CLI_PEER = fileURLToPath(new URL('./python/peer.py', import.meta.url));
+
+/** Runs test/python/peer.py MODE ARGS… and parses the JSON it prints. */
+export async function runPeer<T>(args: readonly (string | number)[], ms = 40_000): Promise<T> {
+  const child = new Child('python3', [CLI_PEER, ...args.map(String)]);
+  const { code } = await child.waitForExit(ms);
+  if (code !== 0) throw new Error(`peer.py ${args.join(' ')} exited ${code}: ${child.stderr}`);
+  return JSON.parse(child.stdout) as T;
+}
+
+/** Whether `command` can be run here (it is on PATH). */
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Skips loudly: a test that needs a peer we did not write runs only where it is installed,
+ * and says so on stderr when it is not (never a silent pass).
+ */
+export function requireCommand(command: string, debianPackage = command): boolean {
+  const found = hasCommand(command);
+  if (!found) process.stderr.write(`\n*** SKIPPED: ${command} is not installed (Debian: apt-get install -y ${debianPackage}) ***\n\n`);
+  return found;
+}
+
+/** A fresh temporary directory; `removeTempDirs()` in afterAll deletes every one made. */
+const tempDirs: string[] = [];
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `tcpserver-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
