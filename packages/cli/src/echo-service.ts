@@ -1,5 +1,12 @@
 import { ClientClosedError, TcpEvent, type Client, type TcpServer } from '@tcpserv/node';
 
+/**
+ * Echoed frames a client may have waiting for the kernel before it is read again. Frames
+ * answered from one read go out together (the binding batches small sends into one write),
+ * and this bounds what a peer that does not read can make the echo hold.
+ */
+const FRAME_BACKLOG = 64 * 1024;
+
 /** What an echo server tells its owner about; every hook is optional. */
 export interface EchoHooks {
   onConnect?(client: Client): void;
@@ -18,8 +25,8 @@ export interface EchoHooks {
  *   once stay in the ring until it does; meanwhile the ring fills, the binding stops reading
  *   that socket, and the kernel window stops the peer. The loop always reads on to null, so
  *   a FIN is always seen and the binding half-closes once the echo is out.
- * - Frames: read whole frames and send each back with `sendFrame`; when the kernel did not
- *   take one at once, that client is not read again until it did (one frame in flight).
+ * - Frames: read whole frames and send each back with `sendFrame`; once FRAME_BACKLOG bytes
+ *   of echoes wait for the kernel, that client is not read again until they went out.
  *
  * Dispatch is never re-entrant (the binding delivers RECV only from its own drain), so no
  * callback runs underneath `forwardTo`, `tryRecvFrame` or `sendFrame`.
@@ -45,14 +52,14 @@ export function echoCallback(hooks: EchoHooks = {}): (client: Client, event: Tcp
     while (client.writable && client.forwardTo(client));
   };
 
-  /** Echoes whole frames until none is complete, or until a send has to wait for the kernel. */
+  /** Echoes whole frames until none is complete, or until FRAME_BACKLOG bytes wait for the kernel. */
   const pumpFrames = (client: Client): void => {
     for (;;) {
       if (!client.writable) return;
       const frame = client.tryRecvFrame();
       if (!frame) return; // undefined: no whole frame yet · null: end of stream
       const sent = client.sendFrame(frame);
-      if (client.bufferedAmount > 0) {
+      if (client.bufferedAmount >= FRAME_BACKLOG) {
         waitThenPump(client, sent);
         return;
       }

@@ -110,12 +110,11 @@ function toDelimiter(name: string, value: unknown): Uint8Array {
   return bytes;
 }
 
-/** Frames up to this size are built in one buffer (one write); larger ones go as two parts. */
-const JOIN_LIMIT = 65536;
 const NEWLINE = Buffer.from('\n');
 
 /**
- * The bytes of one frame carrying `payload` in `framing`, as the parts to write back to back.
+ * The bytes of one frame carrying `payload` in `framing`, as the parts to write back to back
+ * (the send queue puts small parts into one write; nothing is copied here).
  * Throws InvalidArgumentError (naming `name`) when the payload cannot be framed so.
  */
 export function encodeFrame(name: string, framing: ResolvedFraming, payload: Buffer): Buffer[] {
@@ -125,11 +124,11 @@ export function encodeFrame(name: string, framing: ResolvedFraming, payload: Buf
       throw new InvalidArgumentError('sendFrame()', "used with a framing other than 'raw' (see setFraming)", 'raw');
     case 'line':
       if (payload.includes(10)) throw new InvalidArgumentError(name, 'a line without "\\n" (line framing)', payload);
-      return join(payload, NEWLINE);
+      return [payload, NEWLINE];
     case 'delimiter': {
       const delimiter = Buffer.from(f.delimiter.buffer, f.delimiter.byteOffset, f.delimiter.byteLength);
       if (payload.includes(delimiter)) throw new InvalidArgumentError(name, 'free of the delimiter (delimiter framing)', payload);
-      return join(payload, delimiter);
+      return [payload, delimiter];
     }
     case 'length': {
       const limit = f.headerBytes === 4 ? 0xffffffff : 2 ** (8 * f.headerBytes) - 1;
@@ -139,20 +138,10 @@ export function encodeFrame(name: string, framing: ResolvedFraming, payload: Buf
       const header = Buffer.allocUnsafe(f.headerBytes);
       if (f.littleEndian) header.writeUIntLE(payload.length, 0, f.headerBytes);
       else header.writeUIntBE(payload.length, 0, f.headerBytes);
-      return join(header, payload);
+      return [header, payload];
     }
     default: // fixed
       if (payload.length !== f.size) throw new InvalidArgumentError(name, `exactly ${f.size} bytes (fixed framing)`, `${payload.length} bytes`);
       return [payload];
   }
-}
-
-/** `first` then `second`, in one buffer when small. */
-function join(first: Buffer, second: Buffer): Buffer[] {
-  const length = first.length + second.length;
-  if (length > JOIN_LIMIT) return [first, second];
-  const out = Buffer.allocUnsafe(length);
-  first.copy(out, 0);
-  second.copy(out, first.length);
-  return [out];
 }

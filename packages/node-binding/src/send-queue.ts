@@ -2,10 +2,10 @@
  * One client's outgoing bytes: what `send` accepted and the kernel has not taken yet.
  *
  * The rule that keeps every outcome exact: at most one write is "in flight" (handed to the
- * socket and not yet taken whole by the kernel). A piece is handed over only when nothing is
+ * socket and not yet taken whole by the kernel). A write is handed over only when nothing is
  * in flight; right after `socket.write` returns, `writableLength === 0` means libuv wrote it
- * to the kernel during the call, so it is confirmed at once and the next piece follows in
- * the same turn. Otherwise the piece is in flight until its write callback. Hence:
+ * to the kernel during the call, so it is confirmed at once and the next write follows in
+ * the same turn. Otherwise the write is in flight until its callback. Hence:
  *
  *   accepted by send ─▶ queued (never handed; can still be dropped: timeout, abort)
  *                      ─▶ in flight (≤ one WINDOW; goes out unless the connection fails)
@@ -16,6 +16,13 @@
  * everything accepted and not yet confirmed; the client refuses sends past maxSendQueue.
  * Operations are O(1): a singly linked FIFO, and a timed-out or aborted send is marked
  * settled and skipped when it reaches the head.
+ *
+ * Batching: a small send (≤ BATCH_LIMIT bytes, with a timeout other than 0) is not written at
+ * once but at the end of the caller's synchronous run (a microtask), together with every other
+ * send queued by then: one write carries the pieces of several sends (copied into one buffer,
+ * at most SEND_WINDOW bytes). An echo or a pipelined protocol that answers 16 requests from
+ * one read then costs one syscall and one TCP segment instead of 16 (measured: the line echo's
+ * write syscalls were 83 % of its CPU). The write's confirmation confirms each send's share.
  */
 import type { Socket } from 'node:net';
 import { AbortError, InvalidArgumentError, SendTimeoutError } from './errors.js';
@@ -26,6 +33,9 @@ import { WAIT_FOREVER } from './validate.js';
  * timeout can say exactly how much still goes out. Large enough for few syscalls.
  */
 export const SEND_WINDOW = 65536;
+
+/** Sends up to this size wait for the end of the caller's synchronous run to be batched. */
+export const BATCH_LIMIT = 16384;
 
 /** The socket members the queue uses (node:net, tls and the tests' in-memory double). */
 export type SendSocket = Pick<Socket, 'write' | 'writableLength' | 'destroyed'>;
@@ -90,6 +100,22 @@ class SendOp {
   }
 }
 
+/**
+ * Where several small pieces are copied to go out as one write. One per process: a write that
+ * the kernel took during the call leaves it free for the next one; one that stays in the
+ * socket keeps it, and the next write gathers into a fresh buffer.
+ */
+let gathering = Buffer.allocUnsafe(SEND_WINDOW);
+
+function gather(pieces: readonly Buffer[], total: number): Buffer {
+  let at = 0;
+  for (const piece of pieces) {
+    gathering.set(piece, at);
+    at += piece.length;
+  }
+  return gathering.subarray(0, total);
+}
+
 /** Resolved promises by length, so a send the kernel takes at once allocates no Promise. */
 const resolvedByLength = new Map<number, Promise<number>>();
 const RESOLVED_CACHE_LIMIT = 1024;
@@ -108,9 +134,15 @@ export class SendQueue {
   readonly #hooks: SendHooks;
   #head: SendOp | undefined;
   #tail: SendOp | undefined;
-  /** The piece handed over and not yet confirmed, and the op it belongs to. */
-  #inFlightOp: SendOp | undefined;
+  /** The write handed over and not yet confirmed: each op's share of it, in order. */
+  #inFlight: { op: SendOp; n: number }[] = [];
   #inFlightBytes = 0;
+  /** A microtask will pump (small sends are waiting to be batched). */
+  #flushScheduled = false;
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    this.#pump();
+  };
   /** Write callbacks not yet called (pieces confirmed at once still get one later). */
   #callbacksDue = 0;
   #queuedBytes = 0;
@@ -145,7 +177,14 @@ export class SendQueue {
     if (this.#tail) this.#tail.next = op;
     else this.#head = op;
     this.#tail = op;
-    this.#pump();
+    if (length <= BATCH_LIMIT && timeout !== 0) {
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(this.#flush);
+      }
+    } else {
+      this.#pump();
+    }
     if (op.settled) {
       return op.earlyError === undefined ? resolvedWith(length) : Promise.reject(op.earlyError);
     }
@@ -191,29 +230,48 @@ export class SendQueue {
     return false;
   }
 
-  /** Hands pieces to the socket while the kernel takes them at once (see the file comment). */
+  /**
+   * Hands writes to the socket while the kernel takes them at once (see the file comment). A
+   * write carries the next pieces of the queued sends in order, up to SEND_WINDOW bytes: one
+   * piece as it is, several copied into one buffer.
+   */
   #pump(): void {
     const socket = this.#socket;
-    while (this.#inFlightOp === undefined && this.#inFlightBytes === 0 && this.#failure === undefined) {
-      const op = this.#takeHead();
-      if (!op) {
+    while (this.#inFlightBytes === 0 && this.#failure === undefined) {
+      if (socket.destroyed) return; // the close path fails what is left
+      const shares: { op: SendOp; n: number }[] = [];
+      const pieces: Buffer[] = [];
+      let total = 0;
+      for (let op = this.#takeHead(); op && total < SEND_WINDOW; op = this.#takeHead()) {
+        if (!op.intact()) {
+          this.#drop(op, new InvalidArgumentError('data', 'left unchanged until its send settles', 'a buffer detached or resized while queued'));
+          continue;
+        }
+        // A big first piece goes alone, as it is; what joins a write is copied, so at most
+        // BATCH_LIMIT bytes of any later piece do.
+        const piece = op.nextPiece(total === 0 ? SEND_WINDOW : Math.min(SEND_WINDOW - total, BATCH_LIMIT))!;
+        op.handed += piece.length;
+        total += piece.length;
+        pieces.push(piece);
+        const last = shares.at(-1);
+        if (last?.op === op) last.n += piece.length;
+        else shares.push({ op, n: piece.length });
+        if (pieces.length === 1 && piece.length > BATCH_LIMIT) break;
+      }
+      if (total === 0) {
         this.#hooks.drained();
         return;
       }
-      if (socket.destroyed) return; // the close path fails what is left
-      if (!op.intact()) {
-        this.#drop(op, new InvalidArgumentError('data', 'left unchanged until its send settles', 'a buffer detached or resized while queued'));
-        continue;
-      }
-      const piece = op.nextPiece(SEND_WINDOW)!;
       this.#callbacksDue++;
-      socket.write(piece, this.#afterWrite);
-      op.handed += piece.length;
+      socket.write(pieces.length === 1 ? pieces[0]! : gather(pieces, total), this.#afterWrite);
+      // Written during the call: the kernel has the bytes, so the gathering buffer is free again.
+      // Otherwise the socket holds it until the write completes: gather into a new one.
+      if (pieces.length > 1 && socket.writableLength !== 0) gathering = Buffer.allocUnsafe(SEND_WINDOW);
       if (socket.writableLength === 0 && !socket.destroyed) {
-        this.#confirm(op, piece.length);
+        for (const share of shares) this.#confirm(share.op, share.n);
       } else {
-        this.#inFlightOp = op;
-        this.#inFlightBytes = piece.length;
+        this.#inFlight = shares;
+        this.#inFlightBytes = total;
       }
     }
   }
@@ -242,20 +300,20 @@ export class SendQueue {
       this.#hooks.writeFailed(error);
       return;
     }
-    // Callbacks come in write order and the piece in flight is the last one written.
+    // Callbacks come in write order and the write in flight is the last one written.
     if (this.#callbacksDue > 0 || this.#inFlightBytes === 0) return;
-    const op = this.#inFlightOp!;
-    const n = this.#inFlightBytes;
-    this.#inFlightOp = undefined;
+    const shares = this.#inFlight;
+    this.#inFlight = [];
     this.#inFlightBytes = 0;
-    this.#confirm(op, n);
+    for (const share of shares) this.#confirm(share.op, share.n);
     this.#pump();
   }
 
   /** A timeout or an abort: the op settles now; its piece in flight (if any) still goes out. */
   #expire(op: SendOp, why: 'timeout' | 'abort', reason: unknown): void {
     if (op.settled) return;
-    const queued = op === this.#inFlightOp ? this.#inFlightBytes : 0;
+    let queued = 0;
+    for (const share of this.#inFlight) if (share.op === op) queued += share.n;
     const torn = op.frame && op.handed > 0;
     const error = why === 'timeout'
       ? new SendTimeoutError(this.#hooks.clientId, { bytesSent: op.sent, bytesQueued: queued, total: op.length, timeout: op.timeout, torn })
@@ -289,11 +347,10 @@ export class SendQueue {
     for (let op = this.#head; op; op = op.next) {
       if (!op.settled) this.#settle(op, makeError(op.sent));
     }
-    const inFlight = this.#inFlightOp;
-    if (inFlight && !inFlight.settled) this.#settle(inFlight, makeError(inFlight.sent));
+    for (const { op } of this.#inFlight) if (!op.settled) this.#settle(op, makeError(op.sent));
     this.#head = undefined;
     this.#tail = undefined;
-    this.#inFlightOp = undefined;
+    this.#inFlight = [];
     this.#inFlightBytes = 0;
     this.#queuedBytes = 0;
   }
