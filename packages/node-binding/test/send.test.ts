@@ -103,6 +103,33 @@ describe('#send', () => {
   });
 });
 
+describe('batching small sends', () => {
+  it('sends queued in one synchronous run go out in one write, in order, each confirmed (socket double)', async () => {
+    const server = await startServer();
+    const socket = new FakeSocket();
+    server[adoptSocket](socket as never);
+    const client = (await server.accept(1000))!;
+    const before = socket.written.length;
+    const messages = Array.from({ length: 16 }, (_, i) => Buffer.from(`message ${i}\n`));
+    const sends = messages.map((m) => client.send(m));
+    expect(socket.written.length).toBe(before); // nothing written inside the caller's run
+    expect(await Promise.all(sends)).toEqual(messages.map((m) => m.length));
+    expect(socket.written.length).toBe(before + 1);
+    expect(socket.writtenBytes().subarray(-Buffer.concat(messages).length)).toEqual(Buffer.concat(messages));
+    expect(client.stats.bytesOut).toBe(Buffer.concat(messages).length);
+  });
+
+  it('send(data, 0) is not deferred: it still tells at once whether the kernel took it', async () => {
+    const server = await startServer();
+    const socket = new FakeSocket();
+    server[adoptSocket](socket as never);
+    const client = (await server.accept(1000))!;
+    const before = socket.written.length;
+    await expect(client.send('now', 0)).resolves.toBe(3);
+    expect(socket.written.length).toBe(before + 1);
+  });
+});
+
 describe('send timeouts', () => {
   it('send(data, 0) resolves when the kernel takes it all at once', async () => {
     const { client } = await pairWithPausedPeer();
