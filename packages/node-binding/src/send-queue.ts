@@ -80,6 +80,8 @@ class SendOp {
 
   /** The next piece to hand over (≤ max bytes), or undefined when a part changed under us. */
   nextPiece(max: number): Buffer | undefined {
+    // Empty parts (an empty line's payload) carry nothing: step over them.
+    while (this.parts[this.#part]!.length === 0 && this.#part < this.parts.length - 1) this.#part++;
     const part = this.parts[this.#part]!;
     const start = this.#partOffset;
     const end = Math.min(part.length, start + max);
@@ -141,7 +143,12 @@ export class SendQueue {
   #flushScheduled = false;
   readonly #flush = (): void => {
     this.#flushScheduled = false;
-    this.#pump();
+    try {
+      this.#pump();
+    } catch (error) {
+      // A bug here must cost this client, not the process (a microtask has no caller to throw to).
+      this.#hooks.writeFailed(error instanceof Error ? error : new Error(String(error)));
+    }
   };
   /** Write callbacks not yet called (pieces confirmed at once still get one later). */
   #callbacksDue = 0;

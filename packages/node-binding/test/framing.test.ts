@@ -199,6 +199,17 @@ describe('sendFrame', () => {
     expect(await readExactly(peer, wire.length)).toEqual(wire);
   });
 
+  it.each([
+    ['line', 'line' as Framing, Buffer.from('\n')],
+    ['delimiter', { type: 'delimiter', delimiter: '||' } as Framing, Buffer.from('||')],
+    ['length 2', { type: 'length', headerBytes: 2 } as Framing, Buffer.from([0, 0])],
+  ])('%s: an empty frame is just its terminator or header, also batched with others', async (_name, framing, wire) => {
+    const { peer, client } = await pair({ framing });
+    const sends = [client.sendFrame(''), client.sendFrame(Buffer.alloc(0)), client.sendFrame('')];
+    expect(await Promise.all(sends)).toEqual([wire.length, wire.length, wire.length]);
+    expect(await readExactly(peer, 3 * wire.length)).toEqual(Buffer.concat([wire, wire, wire]));
+  });
+
   it('refuses what cannot be framed: raw mode, a newline inside a line, a fixed frame of the wrong size', async () => {
     const raw = await pair();
     expect(() => raw.client.sendFrame('x')).toThrow(InvalidArgumentError);
