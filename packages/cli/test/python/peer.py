@@ -143,8 +143,14 @@ def mode_proxy(host, port, src, sport):
     s = tcp(host, port)
     family = "TCP6" if ":" in src else "TCP4"
     dst = "::1" if family == "TCP6" else "127.0.0.1"
-    s.sendall(f"PROXY {family} {src} {dst} {sport} {port}\r\n".encode() + b"through the proxy\n")
-    s.shutdown(socket.SHUT_WR)
+    try:
+        s.sendall(f"PROXY {family} {src} {dst} {sport} {port}\r\n".encode() + b"through the proxy\n")
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        # A refused header may be answered by a reset before we finish sending or half-close
+        # (BrokenPipe, ECONNRESET, or ENOTCONN from shutdown): that is the refusal, not an error.
+        print(json.dumps({"received": "", "end": "reset"}))
+        return
     got, end = read_to_eof(s)
     print(json.dumps({"received": got.decode("utf-8", "replace"), "end": end}))
 
