@@ -6,10 +6,9 @@
  */
 import { runSlowPeer, type ReadStyle } from '@tcpserv/test-support/slow-peer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, runPython, spawnCli, type Child } from './helpers.js';
+import { killAll, runPython, spawnCli, type Child, STATS } from './helpers.js';
 
 const MiB = 1024 * 1024;
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
 
 async function startEcho(args: string[]): Promise<{ server: Child; port: number }> {
   const server = spawnCli(['echo', '--port', '0', '--log-level', 'warn', ...args]);

@@ -1,25 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  HAS_IPV6, canListen, connect, echoThrough, killAll, payload, pythonEcho, readToEnd, runPython, sha256, spawnCli,
-  type Child,
+  HAS_IPV6, canListen, connect, echoThrough, killAll, payload, pythonEcho, readToEnd, runPython, sha256, spawnCli, startEcho, stopEcho,
 } from './helpers.js';
-
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
-
-/** Starts `tcpserver echo --port 0 ARGS…` and resolves once it listens. */
-async function startEcho(args: string[] = []): Promise<{ server: Child; port: number }> {
-  const server = spawnCli(['echo', '--port', '0', ...args]);
-  return { server, port: await server.listeningPort() };
-}
-
-/** Sends SIGTERM and returns the final stats line's counters after a clean exit. */
-async function stop(server: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<number[]> {
-  server.signal(signal);
-  expect(await server.waitForExit()).toEqual({ code: 0, signal: null });
-  const last = server.lines.at(-1) ?? '';
-  expect(last).toMatch(STATS);
-  return STATS.exec(last)!.slice(1).map(Number);
-}
 
 describe('tcpserver echo', () => {
   afterEach(killAll);
@@ -35,7 +17,7 @@ describe('tcpserver echo', () => {
       expect(sha256(data)).toBe(sha256(payloads[i]!));
     });
     const total = sizes.reduce((a, b) => a + b, 0);
-    expect(await stop(server)).toEqual([50, 0, 50, total, total]);
+    expect(await stopEcho(server)).toEqual([50, 0, 50, total, total]);
   });
 
   it('echoes for concurrent Python clients (random chunks, half-close, read to EOF)', async () => {
@@ -45,7 +27,7 @@ describe('tcpserver echo', () => {
       expect(r.received).toBe(r.sent);
       expect(r.receivedSha256).toBe(r.sentSha256);
     }
-    expect(await stop(server)).toEqual([8, 0, 8, 8 * 300_000, 8 * 300_000]);
+    expect(await stopEcho(server)).toEqual([8, 0, 8, 8 * 300_000, 8 * 300_000]);
   });
 
   it('gives a client that half-closes its full echo, then FIN, and logs connect/disconnect with the client id', async () => {
@@ -68,7 +50,7 @@ describe('tcpserver echo', () => {
     const idle = await connect(port);
     const closed = readToEnd(idle);
     await server.waitForLine(/^client connect:2 /);
-    expect(await stop(server)).toEqual([2, 0, 2, 10_000, 10_000]);
+    expect(await stopEcho(server)).toEqual([2, 0, 2, 10_000, 10_000]);
     await closed; // the idle client was closed by the server
     expect(server.lines).toContain('client disconnect:2');
     expect(await canListen(port)).toBe(true);
@@ -82,7 +64,7 @@ describe('tcpserver echo', () => {
     await server.waitForLine(/^stats opened=1 rejected=0 closed=1 bytesIn=3 bytesOut=3$/);
     const again = await echoThrough(port, Buffer.from('still here'), 2);
     expect(again.data.toString()).toBe('still here');
-    expect(await stop(server, 'SIGINT')).toEqual([2, 0, 2, 13, 13]);
+    expect(await stopEcho(server, 'SIGINT')).toEqual([2, 0, 2, 13, 13]);
   });
 
   it('--log-format json prints one JSON object a line, with the stats keys as numbers', async () => {
@@ -112,7 +94,7 @@ describe('tcpserver echo', () => {
     expect((await echoed).data.toString()).toBe('ok');
     first.destroy();
     await server.waitForLine(/^client disconnect:1$/);
-    expect(await stop(server)).toEqual([2, 1, 2, 2, 2]);
+    expect(await stopEcho(server)).toEqual([2, 1, 2, 2, 2]);
   });
 
   it('--idle-timeout closes a client that stays silent', async () => {
@@ -141,7 +123,7 @@ describe('tcpserver echo', () => {
     const m = await server.waitForLine(/^listening on \[::1\]:(\d+)$/);
     const result = await pythonEcho('::1', Number(m[1]), 2, 5000, 3);
     expect(result.map((r) => r.receivedSha256)).toEqual(result.map((r) => r.sentSha256));
-    const counters = await stop(server);
+    const counters = await stopEcho(server);
     expect(counters).toEqual([2, 0, 2, 10_000, 10_000]);
     expect(server.stdout).not.toMatch(/client connect/); // hidden below info level
   });

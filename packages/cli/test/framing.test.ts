@@ -4,22 +4,9 @@
  * with headers split across reads, and a length frame cut short by the end of the stream.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, killAll, lineReader, readToEnd, runPeer, spawnCli, type Child } from './helpers.js';
-
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
+import { connect, killAll, lineReader, readToEnd, runPeer, startEcho, stopEcho } from './helpers.js';
 
 afterEach(killAll);
-
-async function startEcho(args: string[]): Promise<{ server: Child; port: number }> {
-  const server = spawnCli(['echo', '--port', '0', ...args]);
-  return { server, port: await server.listeningPort() };
-}
-
-async function stop(server: Child): Promise<number[]> {
-  server.signal('SIGTERM');
-  expect(await server.waitForExit()).toEqual({ code: 0, signal: null });
-  return STATS.exec(server.lines.at(-1)!)!.slice(1).map(Number);
-}
 
 interface Exchange {
   mismatches: unknown[];
@@ -33,7 +20,7 @@ describe('tcpserver echo --framing', () => {
     const result = await runPeer<Exchange & { splits: number }>(['lines', '127.0.0.1', port]);
     expect(result.splits).toBeGreaterThan(40);
     expect(result).toMatchObject({ mismatches: [], rest: 0, end: 'eof' });
-    const [opened, , closed, bytesIn, bytesOut] = await stop(server);
+    const [opened, , closed, bytesIn, bytesOut] = await stopEcho(server);
     expect([opened, closed]).toEqual([1, 1]);
     // In: each message as sent; out: the same lines with "\n" for "\r\n" (one CRLF a message).
     expect(bytesIn - bytesOut).toBe(result.splits);
@@ -50,7 +37,7 @@ describe('tcpserver echo --framing', () => {
     other.write('still served\n');
     expect(await otherLines()).toBe('still served');
     other.end();
-    const [opened, , closed] = await stop(server);
+    const [opened, , closed] = await stopEcho(server);
     expect([opened, closed]).toEqual([2, 2]);
   });
 
@@ -58,7 +45,7 @@ describe('tcpserver echo --framing', () => {
     const { server, port } = await startEcho(['--framing', 'length:4']);
     const result = await runPeer<Exchange & { frames: number }>(['length', '127.0.0.1', port]);
     expect(result).toMatchObject({ frames: 8, mismatches: [], rest: 0, end: 'eof' });
-    const [, , , bytesIn, bytesOut] = await stop(server);
+    const [, , , bytesIn, bytesOut] = await stopEcho(server);
     expect(bytesOut).toBe(bytesIn);
   });
 
@@ -67,7 +54,7 @@ describe('tcpserver echo --framing', () => {
     const result = await runPeer<{ echoed: boolean; rest: number; end: string }>(['truncated', '127.0.0.1', port]);
     expect(result).toEqual({ echoed: true, rest: 0, end: 'eof' });
     await server.waitForErrorLine(/^error: client 1: .*inside a frame \(8 bytes of it left\)/);
-    const [, , closed, bytesIn, bytesOut] = await stop(server);
+    const [, , closed, bytesIn, bytesOut] = await stopEcho(server);
     expect(closed).toBe(1);
     expect([bytesIn, bytesOut]).toEqual([9 + 8, 9]);
   });

@@ -8,10 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Child, killAll, readToEnd, removeTempDirs, requireCommand, spawnCli, tempDir, withTimeout } from './helpers.js';
+import { Child, killAll, readToEnd, removeTempDirs, requireCommand, spawnCli, tempDir, withTimeout, STATS } from './helpers.js';
 
 const HAS_HAPROXY = requireCommand('haproxy');
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
 
 afterEach(killAll);
 afterAll(removeTempDirs);

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { Child, spawnNode, type Exit } from '@tcpserv/test-support';
 
 export * from '@tcpserv/test-support';
@@ -22,6 +23,24 @@ export async function runCli(args: readonly string[], ms = 20_000): Promise<Exit
   const child = spawnCli(args);
   const exit = await child.waitForExit(ms);
   return { ...exit, stdout: child.stdout, stderr: child.stderr };
+}
+
+/** The stats line `tcpserver echo` prints at its stop (and on SIGUSR2). */
+export const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
+
+/** Starts `tcpserver echo --port 0 ARGS…` and resolves once it listens. */
+export async function startEcho(args: readonly string[] = []): Promise<{ server: Child; port: number }> {
+  const server = spawnCli(['echo', '--port', '0', ...args]);
+  return { server, port: await server.listeningPort() };
+}
+
+/** Stops an echo server with `signal`; after a clean exit, its final stats line's counters. */
+export async function stopEcho(server: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<number[]> {
+  server.signal(signal);
+  expect(await server.waitForExit()).toEqual({ code: 0, signal: null });
+  const last = server.lines.at(-1) ?? '';
+  expect(last).toMatch(STATS);
+  return STATS.exec(last)!.slice(1).map(Number);
 }
 
 /** The CLI tests' own Python peer (test/python/peer.py): frames, AF_UNIX, PROXY headers. */

@@ -4,16 +4,9 @@
  * through); a connection without a header, or from an untrusted address, never becomes a client.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, runPeer, spawnCli, type Child } from './helpers.js';
-
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
+import { killAll, runPeer, STATS, startEcho } from './helpers.js';
 
 afterEach(killAll);
-
-async function startEcho(args: string[]): Promise<{ server: Child; port: number }> {
-  const server = spawnCli(['echo', '--port', '0', ...args]);
-  return { server, port: await server.listeningPort() };
-}
 
 describe('tcpserver echo --proxy-protocol', () => {
   it('v1: logs the address from the header, echoes the bytes after it', async () => {

@@ -7,9 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Child, killAll, removeTempDirs, requireCommand, runCli, spawnCli, tempDir, withTimeout } from './helpers.js';
+import { Child, killAll, removeTempDirs, requireCommand, runCli, spawnCli, tempDir, withTimeout, startEcho, stopEcho } from './helpers.js';
 
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
 const HAS_OPENSSL = requireCommand('openssl');
 
 afterEach(killAll);
@@ -73,17 +72,6 @@ async function sClient(port: number, text: string, extra: string[] = []): Promis
   return { echoed, info: client.stderr, exited };
 }
 
-async function startEcho(args: string[]): Promise<{ server: Child; port: number }> {
-  const server = spawnCli(['echo', '--port', '0', ...args]);
-  return { server, port: await server.listeningPort() };
-}
-
-async function stop(server: Child): Promise<number[]> {
-  server.signal('SIGTERM');
-  expect(await server.waitForExit()).toEqual({ code: 0, signal: null });
-  return STATS.exec(server.lines.at(-1)!)!.slice(1).map(Number);
-}
-
 describe.skipIf(!HAS_OPENSSL)('tcpserver echo --tls-*', () => {
   let pki: Pki;
   beforeAll(() => {
@@ -98,7 +86,7 @@ describe.skipIf(!HAS_OPENSSL)('tcpserver echo --tls-*', () => {
     expect(result.info).toMatch(new RegExp(`Protocol version: ${version === '-tls1_2' ? 'TLSv1\\.2' : 'TLSv1\\.3'}`));
     await server.waitForLine(/^client disconnect:1$/);
     const bytes = Buffer.byteLength(text);
-    expect(await stop(server)).toEqual([1, 0, 1, bytes, bytes]);
+    expect(await stopEcho(server)).toEqual([1, 0, 1, bytes, bytes]);
   });
 
   it('--tls-client-cert required: a client certificate from the CA is served; none, or one from elsewhere, never becomes a client', async () => {
@@ -115,7 +103,7 @@ describe.skipIf(!HAS_OPENSSL)('tcpserver echo --tls-*', () => {
     expect(rogue.echoed).toBe('');
     expect(rogue.exited).toBe(true);
 
-    const [opened, , closed, bytesIn] = await stop(server);
+    const [opened, , closed, bytesIn] = await stopEcho(server);
     expect([opened, closed, bytesIn]).toEqual([1, 1, 24]);
     expect(server.lines.filter((l) => l.startsWith('client connect:'))).toHaveLength(1);
     expect(server.stderr).toBe(''); // refused handshakes are not errors of the service
@@ -126,7 +114,7 @@ describe.skipIf(!HAS_OPENSSL)('tcpserver echo --tls-*', () => {
       '--tls-ca', pki.ca, '--tls-client-cert', 'optional']);
     expect((await sClient(port, 'anonymous\n')).echoed).toBe('anonymous\n');
     expect((await sClient(port, 'known\n', ['-cert', pki.clientCert, '-key', pki.clientKey])).echoed).toBe('known\n');
-    const [opened] = await stop(server);
+    const [opened] = await stopEcho(server);
     expect(opened).toBe(2);
   });
 

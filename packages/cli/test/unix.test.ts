@@ -6,9 +6,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Child, killAll, removeTempDirs, requireCommand, runCli, runPeer, spawnCli, tempDir } from './helpers.js';
+import { Child, killAll, removeTempDirs, requireCommand, runCli, runPeer, spawnCli, tempDir, STATS } from './helpers.js';
 
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
 const HAS_SOCAT = requireCommand('socat');
 
 afterEach(killAll);

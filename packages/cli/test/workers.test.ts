@@ -6,9 +6,8 @@
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, echoThrough, killAll, payload, readToEnd, runCli, sha256, spawnCli, withTimeout, type Child } from './helpers.js';
+import { connect, echoThrough, killAll, payload, readToEnd, runCli, sha256, spawnCli, withTimeout, type Child, STATS } from './helpers.js';
 
-const STATS = /^stats opened=(\d+) rejected=(\d+) closed=(\d+) bytesIn=(\d+) bytesOut=(\d+)$/;
 const WORKER_LISTENING = /^worker (\d+) pid (\d+) listening, up to (\d+) of --max-clients (\d+)$/;
 
 afterEach(killAll);
